@@ -1,0 +1,193 @@
+"""The ``checkout-chaos`` command line."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from harness.settings import Settings
+from harness.stack import binaries, doctor, state
+from harness.stack.checks import run_checks
+from harness.stack.network import HostNotAllowedError
+from harness.stack.process import ServiceStartError
+from harness.stack.stack import Stack, start_stack
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+stack_app = typer.Typer(no_args_is_help=True, help="Bring the service stack up and down.")
+app.add_typer(stack_app, name="stack")
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(p) for p in error["loc"])
+            err.print(f"[red]configuration error:[/] {field}: {error['msg']}")
+        raise typer.Exit(2) from None
+
+
+def _sigterm_as_interrupt(_signum: int, _frame: FrameType | None) -> None:
+    # SIGTERM takes the same teardown path as Ctrl-C.
+    raise KeyboardInterrupt
+
+
+def _print_stack(stack: Stack) -> None:
+    table = Table(title=f"stack ({stack.backend})")
+    table.add_column("service")
+    table.add_column("url")
+    table.add_column("started in", justify="right")
+    for service in stack.services.values():
+        table.add_row(service.name, service.url, f"{service.started_in_s:.2f}s")
+    console.print(table)
+    proxies = Table(title="links through Toxiproxy (what a target uses)")
+    proxies.add_column("link")
+    proxies.add_column("url")
+    for link, url in stack.proxied.items():
+        proxies.add_row(link, url)
+    console.print(proxies)
+    console.print(f"logs: {stack.log_dir}")
+
+
+@stack_app.command("install")
+def stack_install() -> None:
+    """Build the pinned Go programs (Toxiproxy, stripe-mock) into the cache if nothing provides them."""
+    settings = _settings()
+    wanted = []
+    for program in binaries.GO_PROGRAMS:
+        try:
+            binaries.locate_go_program(settings, program)
+        except binaries.BinaryMissingError:
+            wanted.append(program)
+    if not wanted:
+        return
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
+    ) as progress:
+        for program in wanted:
+            task = progress.add_task(f"go install {program.module}@{program.version}", total=1)
+            try:
+                took = binaries.go_install(settings, program)
+            except binaries.BinaryMissingError as exc:
+                err.print(f"[red]{exc}[/]")
+                raise typer.Exit(1) from None
+            progress.update(
+                task,
+                completed=1,
+                description=f"{program.name} {program.version} built in {took:.1f}s",
+            )
+
+
+@stack_app.command("doctor")
+def stack_doctor() -> None:
+    """Say what is installed, what is missing, and the command that gets it."""
+    findings = doctor.diagnose(_settings())
+    table = Table(title="checkout-chaos doctor")
+    table.add_column("")
+    table.add_column("needs")
+    table.add_column("found / how to get it")
+    for f in findings:
+        table.add_row("[green]ok[/]" if f.ok else "[red]missing[/]", f.item, f.detail)
+    console.print(table)
+    if not doctor.embedded_ready(findings):
+        raise typer.Exit(1)
+
+
+@stack_app.command("up")
+def stack_up(
+    check: Annotated[
+        bool, typer.Option(help="Check every service with a real request, then tear down.")
+    ] = False,
+    detach: Annotated[
+        bool, typer.Option(help="Leave the stack running; stop it with `stack down`.")
+    ] = False,
+    log_dir: Annotated[Path | None, typer.Option(help="Keep service logs here.")] = None,
+) -> None:
+    """Start PostgreSQL, Redis, Toxiproxy and stripe-mock on loopback, with proxies in front."""
+    settings = _settings()
+    if detach and state.load(settings) is not None:
+        err.print(
+            "[red]a detached stack is already recorded; run `checkout-chaos stack down` first[/]"
+        )
+        raise typer.Exit(1)
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    began = time.monotonic()
+    try:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("starting the stack", total=None)
+            stack_cm = start_stack(
+                settings,
+                log_dir,
+                detach=detach,
+                on_event=lambda msg: progress.update(task, description=msg),
+            )
+            stack = stack_cm.__enter__()
+        try:
+            console.print(f"stack up in {time.monotonic() - began:.2f}s")
+            _print_stack(stack)
+            if check:
+                results = run_checks(stack)
+                for r in results:
+                    mark = "[green]ok[/]" if r.ok else "[red]FAILED[/]"
+                    console.print(f"{mark} {r.name}: {r.detail} ({r.took_ms:.0f} ms)")
+                if not all(r.ok for r in results):
+                    raise typer.Exit(1)
+                console.print("all checks passed; tearing down")
+            elif detach:
+                path = state.record(settings, stack)
+                console.print(f"detached; state in {path}. Stop with: checkout-chaos stack down")
+            else:
+                console.print("running; press Ctrl-C to tear down")
+                signal.pause()
+        finally:
+            stack_cm.__exit__(*sys.exc_info())
+    except KeyboardInterrupt:
+        err.print("interrupted; stack torn down")
+        raise typer.Exit(130) from None
+    except (ServiceStartError, binaries.BinaryMissingError, HostNotAllowedError, ValueError) as exc:
+        err.print(f"[red]stack failed to start:[/] {exc}")
+        raise typer.Exit(1) from None
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Show the detached stack, if any, and which of its processes still run."""
+    recorded = state.load(_settings())
+    if recorded is None:
+        console.print("no detached stack")
+        return
+    for name, url in recorded.urls.items():
+        pid = recorded.pids.get(name)
+        alive = pid is not None and state.pid_alive(pid)
+        console.print(f"{'[green]up[/]' if alive else '[red]down[/]'} {name} {url} (pid {pid})")
+    for link, url in recorded.proxied.items():
+        console.print(f"   link {link}: {url}")
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop the detached stack and remove its data."""
+    stopped = state.stop(_settings())
+    console.print(f"stopped: {', '.join(stopped)}" if stopped else "no detached stack was running")
+
+
+def main() -> None:
+    app()
