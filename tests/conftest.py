@@ -58,9 +58,9 @@ def fresh_database(stack: Stack) -> Iterator[str]:
 
 
 @pytest.fixture
-def fresh_redis_db(stack: Stack) -> Iterator[str]:
+def fresh_redis_db(stack: Stack) -> str:
     """Redis flushed before the test; returns its URL through the Toxiproxy ``redis`` link."""
     client = redis.Redis.from_url(stack.redis_url)
     client.flushall()
     client.close()
-    yield stack.proxied["redis"]
+    return stack.proxied["redis"]
