@@ -14,6 +14,8 @@ from hypothesis import HealthCheck, settings
 from harness.settings import Settings
 from harness.stack.stack import Stack, start_stack
 
+pytest_plugins = ["tests.stripe_fixture"]
+
 # Hypothesis: CI explores a bounded number of examples, derandomised so a run is reproducible.
 settings.register_profile(
     "ci",
