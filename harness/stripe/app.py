@@ -40,8 +40,8 @@ from harness.stripe.idempotency import (
     Started,
     StoredResponse,
 )
-from harness.stripe.ledger import ApiRequest, mask_key
-from harness.stripe.objects import JSON, StripeError, invalid, new_id
+from harness.stripe.ledger import ApiRequest
+from harness.stripe.objects import JSON, StripeError, invalid, mask_key, new_id
 from harness.stripe.store import SimulatorError
 
 if TYPE_CHECKING:  # pragma: no cover

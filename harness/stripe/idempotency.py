@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.stripe.objects import mask_key
+
 MAX_KEY_LENGTH = 255
 
 
@@ -83,9 +85,11 @@ class IdempotencyStore:
         self._records: dict[tuple[str, str], IdempotencyRecord] = {}
 
     def begin(
-        self, account: str, key: str, method: str, path: str, params: dict[str, Any]
+        self, api_key: str, key: str, method: str, path: str, params: dict[str, Any]
     ) -> Decision:
-        slot = (account, key)
+        # Scoped by a digest of the API key: the store never keeps the secret itself.
+        slot = (hashlib.sha256(api_key.encode()).hexdigest(), key)
+        account = mask_key(api_key)
         params_print = fingerprint(method, path, params)
         with self._lock:
             record = self._records.get(slot)

@@ -31,12 +31,6 @@ class ApiRequest:
     at: float
 
 
-def mask_key(api_key: str) -> str:
-    if len(api_key) <= 12:
-        return api_key[:8] + "…"
-    return f"{api_key[:8]}…{api_key[-4:]}"
-
-
 class RequestLog:
     def __init__(self) -> None:
         self._lock = threading.Lock()

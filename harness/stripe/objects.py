@@ -18,6 +18,13 @@ _ALPHABET = string.ascii_letters + string.digits
 JSON = dict[str, Any]
 
 
+def mask_key(api_key: str) -> str:
+    """An API key as records may show it: ``sk_test_…abcd``."""
+    if len(api_key) <= 12:
+        return api_key[:8] + "…"
+    return f"{api_key[:8]}…{api_key[-4:]}"
+
+
 def new_id(prefix: str, length: int = 24) -> str:
     return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
 
