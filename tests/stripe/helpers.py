@@ -107,7 +107,8 @@ def receiver(on_request: Callable[[Received], None] | None = None) -> Iterator[R
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     box.append(Receiver(f"http://127.0.0.1:{server.server_address[1]}/webhooks/stripe"))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits up to one interval.
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield box[0]
