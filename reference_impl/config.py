@@ -23,7 +23,8 @@ class Config(BaseModel):
     stripe_webhook_secret: SecretStr
     admin_token: SecretStr
     # Tunables with safe defaults; the contract's env does not set them.
-    session_lifetime_s: int = 1800  # Stripe's minimum expires_at distance
+    # Stripe wants expires_at 30 min to 24 h ahead *when it receives the call*: keep a margin.
+    session_lifetime_s: int = 3600
     reservation_grace_s: int = (
         3600  # a reservation outlives its session so late events still find it
     )

@@ -164,6 +164,12 @@ class Fulfilment:
             async with self._db.transaction() as repos:
                 await repos.orders.bump_refund_key(order.order_id)
             raise
+        except StripeRejected as exc:
+            if exc.code == "charge_already_refunded":
+                # An earlier attempt's refund went through after all: the money is back.
+                log.warning("order.already_refunded", order_id=str(order.order_id))
+                return None
+            raise
         log.info("order.refunded", order_id=str(order.order_id), refund_id=refund.id)
         return refund.id
 
