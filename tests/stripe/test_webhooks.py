@@ -28,7 +28,8 @@ def _open_session(sim: StripeSimulator, cart_id: str = "cart_w") -> str:
 
 
 def _construct(item: Received) -> stripe.Event:
-    return stripe.Webhook.construct_event(item.body, item.signature, SECRET)
+    event: stripe.Event = stripe.Webhook.construct_event(item.body, item.signature, SECRET)
+    return event
 
 
 def test_the_official_library_accepts_the_signature_of_a_paid_session(sim: StripeSimulator) -> None:
