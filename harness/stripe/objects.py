@@ -200,12 +200,6 @@ def build_session(
     template: JSON, params: JSON, items: list[LineItem], *, now: int, hosted_base: str
 ) -> JSON:
     """A new open Checkout Session: stripe-mock's shape, the request's values, computed amounts."""
-    if params.get("mode") != "payment":
-        raise invalid(
-            "The Stripe simulator supports `mode=payment` only.",
-            param="mode",
-            code="parameter_invalid_string",
-        )
     amount = sum(item.unit_amount * item.quantity for item in items)
     if amount > MAX_AMOUNT:
         raise invalid(

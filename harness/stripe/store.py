@@ -80,6 +80,12 @@ class StripeState:
     # -- API operations (raise StripeError) ----------------------------------------------
 
     def create_session(self, template: JSON, params: JSON, expand: list[str]) -> JSON:
+        if params.get("mode") != "payment":
+            raise invalid(
+                "The Stripe simulator supports `mode=payment` only.",
+                param="mode",
+                code="parameter_invalid_string",
+            )
         items = parse_line_items(params)
         with self._lock:
             session = build_session(

@@ -272,7 +272,7 @@ class WebhookDispatcher:
         return jobs
 
     def _submit(self, jobs: list[_Job], reorder_batch: int) -> None:
-        if not jobs:
+        if not jobs and not reorder_batch:
             return
         if self._loop is None:
             raise RuntimeError("the simulator is not running")
@@ -284,6 +284,7 @@ class WebhookDispatcher:
             self._loop.call_soon_threadsafe(self._enqueue, jobs)
 
     def _hold(self, jobs: list[_Job], batch: int) -> None:
+        # An event with no endpoint still takes its place in the batch, so the batch fills.
         self._held.append(jobs)
         self._held_batch = batch
         if len(self._held) >= self._held_batch:
@@ -321,7 +322,7 @@ class WebhookDispatcher:
 
     async def _worker(self, endpoint: str) -> None:
         queue = self._queues[endpoint]
-        while True:
+        while True:  # lives as long as the server: aclose() cancels it
             job = await queue.get()
             if job.delay_s > 0:
                 # A delayed event must not hold back the ones behind it.

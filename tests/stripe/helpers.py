@@ -56,12 +56,15 @@ class Receiver:
 
     url: str
     received: list[Received] = field(default_factory=list)
-    # Status codes to answer, in order; once used up, 200.
+    # Status codes to answer, in order; once used up, 200 (unless ``respond`` decides).
     script: list[int] = field(default_factory=list)
+    respond: Callable[[Received], int] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
-    def answer(self) -> int:
+    def answer(self, item: Received) -> int:
+        if self.respond is not None:
+            return self.respond(item)
         with self.lock:
             return self.script.pop(0) if self.script else 200
 
@@ -91,7 +94,7 @@ def receiver(on_request: Callable[[Received], None] | None = None) -> Iterator[R
                 self.path, self.headers.get("Stripe-Signature", ""), self.rfile.read(length)
             )
             rcv = box[0]
-            status = rcv.answer()
+            status = rcv.answer(item)
             if on_request is not None:
                 on_request(item)
             # Record before answering: once the simulator sees the answer, the test may look.
