@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -19,7 +20,7 @@ from harness.settings import Settings
 from harness.stack import binaries, doctor, state
 from harness.stack.checks import run_checks
 from harness.stack.network import HostNotAllowedError
-from harness.stack.process import ServiceStartError
+from harness.stack.process import ServiceStartError, pid_running
 from harness.stack.stack import Stack, start_stack
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -73,21 +74,36 @@ def stack_install() -> None:
             wanted.append(program)
     if not wanted:
         return
-    with Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
-    ) as progress:
-        for program in wanted:
-            task = progress.add_task(f"go install {program.module}@{program.version}", total=1)
+    with (
+        Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
+        ) as progress,
+        ThreadPoolExecutor(max_workers=len(wanted)) as pool,
+    ):
+        # The builds run side by side: a cold `go install` of each takes most of a minute.
+        tasks = {
+            pool.submit(binaries.go_install, settings, program): (
+                program,
+                progress.add_task(f"go install {program.module}@{program.version}", total=1),
+            )
+            for program in wanted
+        }
+        failed = False
+        for future in as_completed(tasks):
+            program, task = tasks[future]
             try:
-                took = binaries.go_install(settings, program)
+                took = future.result()
             except binaries.BinaryMissingError as exc:
                 err.print(f"[red]{exc}[/]")
-                raise typer.Exit(1) from None
+                failed = True
+                continue
             progress.update(
                 task,
                 completed=1,
                 description=f"{program.name} {program.version} built in {took:.1f}s",
             )
+    if failed:
+        raise typer.Exit(1)
 
 
 @stack_app.command("doctor")
@@ -156,6 +172,7 @@ def stack_up(
                 console.print(f"detached; state in {path}. Stop with: checkout-chaos stack down")
             else:
                 console.print("running; press Ctrl-C to tear down")
+                sys.stdout.flush()  # a pipe is block-buffered: whoever waits for this line sees it
                 signal.pause()
         finally:
             stack_cm.__exit__(*sys.exc_info())
@@ -176,7 +193,7 @@ def stack_status() -> None:
         return
     for name, url in recorded.urls.items():
         pid = recorded.pids.get(name)
-        alive = pid is not None and state.pid_alive(pid)
+        alive = pid is not None and pid_running(pid)
         console.print(f"{'[green]up[/]' if alive else '[red]down[/]'} {name} {url} (pid {pid})")
     for link, url in recorded.proxied.items():
         console.print(f"   link {link}: {url}")

@@ -56,10 +56,11 @@ class ManagedProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         hooks: list[Callable[[], None]] = []
-        if self.die_with_parent and threading.current_thread() is threading.main_thread():
-            hooks.append(_die_with_parent)
+        # Privileges first: the kernel clears the parent-death signal when credentials change.
         if self.run_as is not None:
             hooks.append(drop_privileges(*self.run_as))
+        if self.die_with_parent and threading.current_thread() is threading.main_thread():
+            hooks.append(_die_with_parent)
 
         def preexec() -> None:  # pragma: no cover - runs in the forked child
             for hook in hooks:
@@ -136,3 +137,14 @@ class ManagedProcess:
 def signal_group(pgid: int, sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+
+
+def pid_running(pid: int) -> bool:
+    """True while a process with this pid exists (ours or not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True

@@ -81,7 +81,9 @@ def _stage_for_unprivileged(bin_dir: Path, cache_root: Path) -> Path:
     return target / "bin"
 
 
-def launch_postgres(settings: Settings, workdir: Path, log_dir: Path) -> Launch:
+def launch_postgres(
+    settings: Settings, workdir: Path, log_dir: Path, *, die_with_parent: bool = True
+) -> Launch:
     found = binaries.locate_postgres(settings)
     bin_dir = found.path
     run_as: tuple[int, int] | None = None
@@ -148,6 +150,7 @@ def launch_postgres(settings: Settings, workdir: Path, log_dir: Path) -> Launch:
         ],
         log_path,
         run_as=run_as,
+        die_with_parent=die_with_parent,
     )
     process.start()
     url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
@@ -159,7 +162,9 @@ def launch_postgres(settings: Settings, workdir: Path, log_dir: Path) -> Launch:
     return Launch("postgres", url, process, probe, spawned)
 
 
-def launch_redis(settings: Settings, workdir: Path, log_dir: Path) -> Launch:
+def launch_redis(
+    settings: Settings, workdir: Path, log_dir: Path, *, die_with_parent: bool = True
+) -> Launch:
     found = binaries.locate_redis(settings)
     port = free_port()
     data_dir = workdir / "redis"
@@ -180,6 +185,7 @@ def launch_redis(settings: Settings, workdir: Path, log_dir: Path) -> Launch:
             str(data_dir),
         ],
         log_dir / "redis.log",
+        die_with_parent=die_with_parent,
     )
     spawned = time.monotonic()
     process.start()
@@ -195,13 +201,14 @@ def launch_redis(settings: Settings, workdir: Path, log_dir: Path) -> Launch:
     return Launch("redis", url, process, probe, spawned)
 
 
-def launch_toxiproxy(settings: Settings, log_dir: Path) -> Launch:
+def launch_toxiproxy(settings: Settings, log_dir: Path, *, die_with_parent: bool = True) -> Launch:
     found = binaries.locate_go_program(settings, binaries.TOXIPROXY)
     port = free_port()
     process = ManagedProcess(
         "toxiproxy",
         [str(found.path), "-host", "127.0.0.1", "-port", str(port)],
         log_dir / "toxiproxy.log",
+        die_with_parent=die_with_parent,
     )
     spawned = time.monotonic()
     process.start()
@@ -213,14 +220,18 @@ def launch_toxiproxy(settings: Settings, log_dir: Path) -> Launch:
     return Launch("toxiproxy", url, process, probe, spawned)
 
 
-def launch_stripe_mock(settings: Settings, log_dir: Path) -> Launch:
+def launch_stripe_mock(
+    settings: Settings, log_dir: Path, *, die_with_parent: bool = True
+) -> Launch:
     found = binaries.locate_go_program(settings, binaries.STRIPE_MOCK)
     port = free_port()
-    # stripe-mock binds every interface unless told otherwise: pin it to loopback.
+    # stripe-mock binds every interface (and HTTPS on :12112) unless told otherwise: pin both to
+    # loopback, HTTPS on a port the kernel picks, so parallel stacks never collide.
     process = ManagedProcess(
         "stripe-mock",
-        [str(found.path), "-http-addr", f"127.0.0.1:{port}"],
+        [str(found.path), "-http-addr", f"127.0.0.1:{port}", "-https-addr", "127.0.0.1:"],
         log_dir / "stripe-mock.log",
+        die_with_parent=die_with_parent,
     )
     spawned = time.monotonic()
     process.start()

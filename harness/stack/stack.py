@@ -7,6 +7,7 @@ an exception, on Ctrl-C) every process is stopped and the data directories are r
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 import time
@@ -18,7 +19,7 @@ from pathlib import Path
 from harness.settings import Settings
 from harness.stack import binaries, containers, services
 from harness.stack.network import check_url_allowed
-from harness.stack.process import ManagedProcess
+from harness.stack.process import ManagedProcess, pid_running
 from harness.stack.proxies import LINKS, ProxyServer, host_port, replace_host_port
 
 
@@ -70,6 +71,25 @@ def _wait_ready(launch: services.Launch, timeout_s: float) -> tuple[str, float]:
     return launch.name, time.monotonic() - launch.spawned_at
 
 
+WORKDIR_PREFIX = "checkout-chaos-stack-"
+OWNER_FILE = "owner.pid"
+
+
+def _remove_abandoned_workdirs() -> None:
+    """Delete data dirs left by a harness that was SIGKILLed (its services died with it).
+
+    The owner file lists the harness pid, plus the service pids of a detached stack; a dir is
+    abandoned once none of them runs.
+    """
+    for workdir in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
+        try:
+            owners = [int(p) for p in (workdir / OWNER_FILE).read_text().split()]
+        except (OSError, ValueError):
+            continue  # not ours to judge
+        if not any(pid_running(p) for p in owners):
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
 def resolve_backend(settings: Settings) -> str:
     if settings.backend != "auto":
         return settings.backend
@@ -108,8 +128,10 @@ def start_stack(
             yield stack
         return
 
-    workdir = Path(tempfile.mkdtemp(prefix="checkout-chaos-stack-"))
+    _remove_abandoned_workdirs()
+    workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
     workdir.chmod(0o711)  # PostgreSQL may run as nobody and must reach its data dir
+    (workdir / OWNER_FILE).write_text(str(os.getpid()))
     logs = log_dir or workdir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     processes: list[ManagedProcess] = []
@@ -124,7 +146,6 @@ def start_stack(
 
         def launched(launch: services.Launch) -> None:
             # Spawned on this (main) thread; readiness is awaited in the pool meanwhile.
-            launch.process.die_with_parent = not detach
             processes.append(launch.process)
             launches.append(launch)
             waits.append(pool.submit(_wait_ready, launch, settings.startup_timeout_s))
@@ -149,14 +170,14 @@ def start_stack(
                     + " (set them in checkout-chaos.toml or CHECKOUT_CHAOS_EXTERNAL__<NAME>)"
                 )
             if ext.toxiproxy_url is None:
-                launched(services.launch_toxiproxy(settings, logs))
+                launched(services.launch_toxiproxy(settings, logs, die_with_parent=not detach))
         else:
             # The fast ones first, so they boot while initdb runs.
-            launched(services.launch_redis(settings, workdir, logs))
-            launched(services.launch_toxiproxy(settings, logs))
-            launched(services.launch_stripe_mock(settings, logs))
+            launched(services.launch_redis(settings, workdir, logs, die_with_parent=not detach))
+            launched(services.launch_toxiproxy(settings, logs, die_with_parent=not detach))
+            launched(services.launch_stripe_mock(settings, logs, die_with_parent=not detach))
             on_event("initialising PostgreSQL")
-            launched(services.launch_postgres(settings, workdir, logs))
+            launched(services.launch_postgres(settings, workdir, logs, die_with_parent=not detach))
         on_event("waiting for " + ", ".join(launch.name for launch in launches))
         took = dict(w.result() for w in waits)
         by_name = {launch.name: launch for launch in launches}
@@ -185,6 +206,9 @@ def start_stack(
             },
         )
         stack = Stack(backend, found, proxied, toxiproxy, logs, processes)
+        if detach:
+            owners = " ".join(str(p.pid) for p in processes)
+            (workdir / OWNER_FILE).write_text(owners)
         yield stack
     finally:
         for name in foreign_proxies:

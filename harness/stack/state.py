@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import time
@@ -12,7 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from harness.settings import Settings
-from harness.stack.process import signal_group
+from harness.stack.process import pid_running, signal_group
 from harness.stack.stack import Stack
 
 
@@ -51,26 +50,16 @@ def load(settings: Settings) -> DetachedStack | None:
     return DetachedStack.model_validate(json.loads(path.read_text()))
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def stop(settings: Settings, grace_s: float = 5.0) -> list[str]:
     """Stop a detached stack; returns the names of the services that were still running."""
     state = load(settings)
     if state is None:
         return []
-    running = [name for name, pid in state.pids.items() if pid_alive(pid)]
+    running = [name for name, pid in state.pids.items() if pid_running(pid)]
     for name in running:
         signal_group(state.pids[name], signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and any(pid_alive(state.pids[n]) for n in running):
+    while time.monotonic() < deadline and any(pid_running(state.pids[n]) for n in running):
         time.sleep(0.05)  # waiting for processes we do not parent: no wait() is possible
     for name in running:
         signal_group(state.pids[name], signal.SIGKILL)
