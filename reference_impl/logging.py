@@ -49,12 +49,16 @@ class _PiiRegistry:
 
     def remember(self, values: Iterable[str]) -> None:
         with self._lock:
+            added = False
             for value in values:
                 value = value.strip()
                 if len(value) < _MIN_SCRUB_LEN:
                     continue
+                added = added or value not in self._values
                 self._values[value] = None
                 self._values.move_to_end(value)
+            if not added:
+                return  # nothing new: keep the compiled pattern
             while len(self._values) > self._capacity:
                 self._values.popitem(last=False)
             # Longest first so a value containing another is replaced whole.

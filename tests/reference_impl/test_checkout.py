@@ -202,3 +202,30 @@ def test_logs_are_json_and_carry_no_canary_pii(
     assert svc.env["ADMIN_TOKEN"] not in logs
     for line in logs.splitlines():
         assert isinstance(json.loads(line), dict), line
+
+
+def test_async_payments_fulfil_on_success_and_release_on_failure(
+    reference_service: Service, stripe_sim: StripeSimulator
+) -> None:
+    svc = reference_service
+    svc.put_product("kite", price_cents=1500, stock=4)
+    good_cart = svc.new_cart("uma", {"kite": 1})
+    bad_cart = svc.new_cart("uma", {"kite": 2})
+    good = svc.checkout(good_cart, "uma").json()["checkout_session_id"]
+    bad = svc.checkout(bad_cart, "uma").json()["checkout_session_id"]
+    assert svc.stock("kite") == {"available": 1, "reserved": 3, "sold": 0}
+
+    stripe_sim.pay(good, outcome="async_succeeded")
+    stripe_sim.pay(bad, outcome="async_failed")
+    stripe_sim.wait_for_deliveries()
+    svc.wait_for_order(good, "fulfilled")
+    assert svc.orders_for(bad) == []
+    assert svc.stock("kite") == {"available": 3, "reserved": 0, "sold": 1}
+    # The failed cart reopened: editable again, and its next checkout is a new session.
+    edit = svc.http.put(
+        f"/carts/{bad_cart}/items/kite", json={"quantity": 1}, headers={"X-User-Id": "uma"}
+    )
+    assert edit.status_code == 200
+    retry = svc.checkout(bad_cart, "uma")
+    assert retry.status_code == 201
+    assert retry.json()["checkout_session_id"] != bad

@@ -129,7 +129,10 @@ _fixtures: dict[str, dict[str, str]] = {}
 
 def _fixture(svc: Service) -> dict[str, str]:
     """One product and one cart (owned by ``owner``) per service, for routes needing real ids."""
-    if svc.url not in _fixtures:
+    if svc.env["DATABASE_URL"] not in _fixtures:
         assert svc.put_product("fuzz", price_cents=100, stock=1000).status_code == 200
-        _fixtures[svc.url] = {"cart": svc.new_cart("owner", {"fuzz": 1}), "sku": "fuzz"}
-    return _fixtures[svc.url]
+        _fixtures[svc.env["DATABASE_URL"]] = {
+            "cart": svc.new_cart("owner", {"fuzz": 1}),
+            "sku": "fuzz",
+        }
+    return _fixtures[svc.env["DATABASE_URL"]]
