@@ -268,6 +268,8 @@ class Engine:
             params = decode(body) if method == "POST" else decode(request.url.query)
         except (FormError, UnicodeDecodeError) as exc:
             param = exc.param if isinstance(exc, FormError) else None
+            bad = Call(method, path, {}, request_id, request.headers.get("idempotency-key"))
+            self._log(bad, account, 400, False, struck)
             return _error_response(invalid(str(exc), param=param), request_id)
 
         key = request.headers.get("idempotency-key") if method == "POST" else None

@@ -236,3 +236,15 @@ def test_the_official_stripe_client_creates_reads_and_refunds(sim: StripeSimulat
     assert refund.amount == 2100
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.refunds.create(params={"payment_intent": paid.payment_intent})
+
+
+def test_malformed_form_encoding_is_a_400_and_is_logged(sim: StripeSimulator) -> None:
+    response = httpx.post(
+        f"{sim.url}/v1/checkout/sessions",
+        headers={**auth("bad-form"), "Content-Type": "application/x-www-form-urlencoded"},
+        content=b"mode=payment&metadata=x&metadata[a]=b",
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    assert [(r.status, r.idempotency_key) for r in sim.ledger.requests()] == [(400, "bad-form")]
+    assert sim.ledger.idempotency_records() == []
