@@ -1,0 +1,169 @@
+"""The nemesis: runs each scheduled fault beside the workload and heals everything at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import redis
+
+from harness.faults.links import inject_link_fault
+from harness.faults.model import LINK_KINDS, PAYMENT_KINDS, PROCESS_KINDS, FaultSpec
+from harness.faults.payments import inject_payment_fault
+from harness.faults.schedule import PhaseBoard
+from harness.history import FAULT_PROCESS, History, OpType
+from harness.stack.proxies import ProxyServer
+from harness.stripe import StripeSimulator
+from harness.target.process import ProcessFaultUnavailableError, TargetProcess
+
+log = logging.getLogger(__name__)
+
+
+class FaultUnavailableError(RuntimeError):
+    """The scenario asks for a fault this target or stack cannot take (e.g. SIGKILL of a URL)."""
+
+
+@dataclass
+class FaultEnvironment:
+    """What faults act on. ``None`` members make the matching faults unavailable."""
+
+    history: History
+    phases: PhaseBoard
+    simulator: StripeSimulator
+    toxiproxy: ProxyServer | None = None
+    faultable_links: frozenset[str] = frozenset({"postgres", "redis", "stripe"})
+    target: TargetProcess | None = None
+    redis_url: str | None = None  # direct, for data faults
+
+
+@dataclass
+class Nemesis:
+    env: FaultEnvironment
+    specs: list[FaultSpec]
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _active: dict[int, Callable[[], None]] = field(default_factory=dict)
+
+    def check_available(self) -> None:
+        """Refuse up front, with the reason, a fault this run cannot inject."""
+        for spec in self.specs:
+            if spec.kind in LINK_KINDS:
+                if self.env.toxiproxy is None or spec.link not in self.env.faultable_links:
+                    raise FaultUnavailableError(
+                        f"{spec.label}: the {spec.link} link does not pass through Toxiproxy for "
+                        "this target (declare [links.{spec.link}] in the target file)"
+                    )
+            elif spec.kind in PROCESS_KINDS and self.env.target is None:
+                raise FaultUnavailableError(
+                    f"{spec.label}: process faults need a target the harness starts (a command), "
+                    "not a running URL"
+                )
+            elif spec.kind == "redis_flush" and self.env.redis_url is None:
+                raise FaultUnavailableError(f"{spec.label}: no direct Redis URL for data faults")
+
+    def start(self) -> None:
+        self.check_available()
+        self._tasks = [asyncio.create_task(self._run(i, s)) for i, s in enumerate(self.specs)]
+
+    async def _inject(self, spec: FaultSpec) -> Callable[[], None]:
+        env = self.env
+        if spec.kind in LINK_KINDS:
+            assert env.toxiproxy is not None
+            return await asyncio.to_thread(inject_link_fault, env.toxiproxy, spec)
+        if spec.kind in PAYMENT_KINDS:
+            return inject_payment_fault(env.simulator, spec)
+        if spec.kind == "redis_flush":
+            assert env.redis_url is not None
+            url = env.redis_url
+
+            def flush() -> None:  # a failover to an empty replica: the data is simply gone
+                client = redis.Redis.from_url(url)
+                try:
+                    client.flushall()
+                finally:
+                    client.close()
+
+            await asyncio.to_thread(flush)
+            return lambda: None
+        target = env.target
+        if target is None:
+            raise ProcessFaultUnavailableError("no target process")
+        if spec.kind == "kill_restart":
+            await asyncio.to_thread(target.kill)
+            return target.restart_if_down
+        await asyncio.to_thread(target.pause)
+        return target.resume
+
+    async def _wait_start(self, spec: FaultSpec, period_index: int) -> None:
+        schedule = spec.schedule
+        if period_index > 0 and schedule.period_s is not None:
+            return
+        if schedule.at_phase is not None:
+            await self.env.phases.wait_phase(schedule.at_phase)
+        elif schedule.at_step is not None:
+            await self.env.phases.wait_step(schedule.at_step)
+        if schedule.at_s:
+            await asyncio.sleep(schedule.at_s)  # the schedule itself: "start t seconds in"
+
+    async def _wait_stop(self, spec: FaultSpec) -> None:
+        schedule = spec.schedule
+        if schedule.until_phase is not None:
+            await self.env.phases.wait_phase(schedule.until_phase)
+        elif schedule.duration_s is not None:
+            await asyncio.sleep(schedule.duration_s)  # the schedule: "for d seconds"
+        else:
+            await asyncio.Event().wait()  # until the workload ends and heal_all cancels us
+
+    async def _run(self, index: int, spec: FaultSpec) -> None:
+        schedule = spec.schedule
+        for cycle in range(schedule.count):
+            await self._wait_start(spec, cycle)
+            value = {
+                "name": spec.label,
+                "kind": spec.kind,
+                "link": spec.link,
+                "params": dict(spec.params),
+                "cycle": cycle,
+            }
+            invoke = self.env.history.invoke(FAULT_PROCESS, "start_fault", value)
+            self._active[index] = await self._inject(spec)
+            self.env.history.complete(invoke, OpType.OK, value)
+            try:
+                await self._wait_stop(spec)
+            finally:
+                await self._heal(index, spec, cycle)
+            if schedule.period_s is not None and cycle + 1 < schedule.count:
+                assert schedule.duration_s is not None
+                await asyncio.sleep(schedule.period_s - schedule.duration_s)  # the period
+
+    async def _heal(self, index: int, spec: FaultSpec, cycle: int) -> None:
+        heal = self._active.pop(index, None)
+        if heal is None:
+            return
+        value = {"name": spec.label, "kind": spec.kind, "link": spec.link, "cycle": cycle}
+        invoke = self.env.history.invoke(FAULT_PROCESS, "stop_fault", value)
+        await asyncio.to_thread(heal)
+        self.env.history.complete(invoke, OpType.OK, value)
+
+    async def heal_all(self) -> None:
+        """Stop every schedule and heal every fault; then reset the links and payment faults
+        wholesale, so nothing survives even a fault whose own heal failed."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for index in list(self._active):
+            spec = self.specs[index]
+            with contextlib.suppress(Exception):
+                await self._heal(index, spec, -1)
+        env = self.env
+        if env.toxiproxy is not None:
+            await asyncio.to_thread(env.toxiproxy.reset)
+        env.simulator.faults.clear()
+        env.simulator.release_held_webhooks()
+        if env.target is not None:
+            env.target.resume()
+            await asyncio.to_thread(env.target.restart_if_down)

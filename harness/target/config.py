@@ -1,0 +1,137 @@
+"""Target configuration: a TOML file naming how to reach (or start) the service under test.
+
+```toml
+name = "reference"
+command = ["{python}", "-m", "reference_impl"]   # started by the harness with the contract's env
+# base_url = "http://127.0.0.1:8000"             # ...or a service that is already running
+adapter = "contract"                              # or "package.module:ClassName"
+stripe_secret_key = "sk_test_checkoutchaos"
+allowed_hosts = []                                # loopback only unless named here
+
+[env]                                             # extra environment for a command target
+LOG_LEVEL = "info"
+
+# A running (URL) target reaches Stripe and, optionally, its database and Redis through proxies
+# that listen on fixed addresses, so the harness can fault those links too.
+[links.stripe]
+listen = "127.0.0.1:12111"
+[links.redis]
+listen = "127.0.0.1:16379"
+upstream = "127.0.0.1:6379"
+```
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from harness.stack.network import check_url_allowed
+
+
+class LinkConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    listen: str = Field(pattern=r"^[\w.\-\[\]:]+:\d+$")
+    upstream: str | None = Field(default=None, pattern=r"^[\w.\-\[\]:]+:\d+$")
+
+
+class TargetConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "target"
+    command: list[str] | None = None
+    base_url: str | None = None
+    adapter: str = "contract"
+    admin_token: str | None = None  # generated for command targets when absent
+    webhook_secret: str | None = None  # generated for command targets when absent
+    stripe_secret_key: str = "sk_test_checkoutchaos"  # noqa: S105 - a test-mode placeholder
+    allowed_hosts: list[str] = Field(default_factory=list)
+    env: dict[str, str] = Field(default_factory=dict)
+    links: dict[Literal["postgres", "redis", "stripe"], LinkConfig] = Field(default_factory=dict)
+    startup_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    request_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    cwd: Path | None = None
+
+    @field_validator("stripe_secret_key")
+    @classmethod
+    def _test_keys_only(cls, value: str) -> str:
+        if not value.startswith("sk_test_"):
+            raise ValueError("only Stripe test keys (sk_test_...) are accepted")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret_shape(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("whsec_"):
+            raise ValueError("a webhook secret starts with whsec_")
+        return value
+
+    @model_validator(mode="after")
+    def _command_xor_url(self) -> TargetConfig:
+        if (self.command is None) == (self.base_url is None):
+            raise ValueError("give exactly one of 'command' (start it) or 'base_url' (running)")
+        if self.command is not None and not self.command:
+            raise ValueError("'command' is empty")
+        if self.base_url is not None:
+            check_url_allowed(self.base_url, self.allowed_hosts)
+            if self.admin_token is None or self.webhook_secret is None:
+                raise ValueError("a running target needs 'admin_token' and 'webhook_secret'")
+            if "stripe" not in self.links:
+                raise ValueError(
+                    "a running target needs [links.stripe] listen = 'host:port', the fixed "
+                    "address it uses as STRIPE_API_BASE"
+                )
+        for name, link in self.links.items():
+            if name != "stripe" and link.upstream is None:
+                raise ValueError(f"links.{name} needs 'upstream' (where the real {name} listens)")
+        return self
+
+    @property
+    def starts_process(self) -> bool:
+        return self.command is not None
+
+    def argv(self) -> list[str]:
+        if self.command is None:
+            raise ValueError("not a command target")
+        return [sys.executable if part == "{python}" else part for part in self.command]
+
+    @classmethod
+    def load(cls, path: Path) -> TargetConfig:
+        try:
+            raw: dict[str, Any] = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise ValueError(f"target file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"target file {path} is not valid TOML: {exc}") from None
+        config = cls.model_validate(raw)
+        if config.cwd is not None and not config.cwd.is_absolute():
+            config = config.model_copy(update={"cwd": (path.parent / config.cwd).resolve()})
+        return config
+
+
+REFERENCE = TargetConfig(name="reference", command=["{python}", "-m", "reference_impl"])
+
+
+def load_adapter(spec: str) -> type[Any]:
+    """``"contract"`` or ``"package.module:ClassName"`` -> the adapter class."""
+    if spec == "contract":
+        from harness.target.client import ContractClient
+
+        return ContractClient
+    module_name, _, class_name = spec.partition(":")
+    if not module_name or not class_name:
+        raise ValueError(f"adapter {spec!r} must be 'contract' or 'package.module:ClassName'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"adapter module {module_name!r} cannot be imported: {exc}") from None
+    adapter = getattr(module, class_name, None)
+    if not isinstance(adapter, type):
+        raise ValueError(f"adapter {spec!r}: {module_name} has no class {class_name}")
+    return adapter

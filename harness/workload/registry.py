@@ -1,0 +1,37 @@
+"""Workloads by name, as scenario files refer to them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.workload.attacks import webhook_attacks
+from harness.workload.bad_input import bad_input
+from harness.workload.context import WorkloadContext
+from harness.workload.shoppers import shoppers
+
+Workload = Callable[[WorkloadContext, dict[str, Any]], Awaitable[None]]
+
+WORKLOADS: dict[str, Workload] = {
+    "shoppers": shoppers,
+    "webhook_attacks": webhook_attacks,
+    "bad_input": bad_input,
+}
+
+
+class WorkloadStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    def model_post_init(self, _context: Any) -> None:
+        if self.kind not in WORKLOADS:
+            raise ValueError(f"unknown workload {self.kind!r} (known: {', '.join(WORKLOADS)})")
+
+
+async def run_workload(ctx: WorkloadContext, steps: list[WorkloadStep]) -> None:
+    for step in steps:
+        await WORKLOADS[step.kind](ctx, step.params)
