@@ -1,0 +1,50 @@
+"""no-server-errors-on-bad-input: malformed requests get 4xx, never 5xx (nor 2xx)."""
+
+from __future__ import annotations
+
+from harness.checkers.model import Evidence, FinalState, Verdict
+from harness.checkers.support import is_4xx, judged, not_exercised, op_evidence, plural
+from harness.history import History
+
+NO_SERVER_ERRORS_ON_BAD_INPUT = "no-server-errors-on-bad-input"
+
+
+def check_no_server_errors_on_bad_input(history: History, state: FinalState) -> Verdict:
+    """Every answered ``bad_request`` got a 4xx.
+
+    Only ``bad_request`` operations are judged: a 503 on an ordinary operation during an outage is
+    the contract's answer, not a bad-input failure. A ``bad_request`` without an answer (dropped
+    connection, timeout) is indeterminate and not judged.
+    """
+    answered = unanswered = 0
+    violations: list[Evidence] = []
+    for pair in history.pairs("bad_request"):
+        done = pair.completion
+        status = done.status if done is not None else None
+        if done is None or status is None:
+            unanswered += 1
+            continue
+        answered += 1
+        if not is_4xx(status):
+            value = pair.invoke.value
+            kind = "server error" if status >= 500 else "accepted"
+            violations.append(
+                op_evidence(
+                    done,
+                    f"{value.get('method')} {value.get('route')} "
+                    f"({value.get('description')}) answered {status}: {kind}",
+                )
+            )
+    if not answered:
+        why = f"all {unanswered} went unanswered" if unanswered else "none was sent"
+        return not_exercised(
+            NO_SERVER_ERRORS_ON_BAD_INPUT, f"No malformed request to judge: {why}."
+        )
+    skipped = f"; {unanswered} unanswered not judged" if unanswered else ""
+    counts = f"{plural(answered, 'answered malformed request')}{skipped}"
+    return judged(
+        NO_SERVER_ERRORS_ON_BAD_INPUT,
+        violations,
+        f"All {counts} got 4xx.",
+        f"{len(violations)} of {counts} did not get 4xx.",
+    )

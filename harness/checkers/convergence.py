@@ -1,0 +1,152 @@
+"""convergence: after the faults heal, every paid session reaches its final order within a bound."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from harness.checkers.model import Evidence, FinalState, Order, Verdict
+from harness.checkers.support import (
+    FINAL_ORDER_STATUSES,
+    judged,
+    not_exercised,
+    order_evidence,
+    paid_cart_sessions,
+    plural,
+    session_evidence,
+    str_field,
+)
+from harness.history import FAULT_PROCESS, OBSERVER_PROCESS, History, OpType
+
+CONVERGENCE = "convergence"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One ``observe_orders`` answer: which sessions had a final order at that time."""
+
+    index: int
+    time_s: float
+    final_sessions: frozenset[str]
+
+
+def _parse_orders(raw: Any) -> list[Order]:
+    orders: list[Order] = []
+    if isinstance(raw, list):
+        for item in raw:
+            try:
+                orders.append(Order.from_api(item))
+            except (KeyError, TypeError, ValueError):
+                continue  # a malformed row proves nothing either way
+    return orders
+
+
+def observations(history: History) -> list[Observation]:
+    found: list[Observation] = []
+    for op in history:
+        if op.process == OBSERVER_PROCESS and op.f == "observe_orders" and op.type is OpType.OK:
+            final = frozenset(
+                o.checkout_session_id
+                for o in _parse_orders(op.value.get("orders"))
+                if o.status in FINAL_ORDER_STATUSES
+            )
+            found.append(Observation(op.index, op.time_s, final))
+    return found
+
+
+def heal_time(history: History) -> tuple[float, int]:
+    """When the last fault was healed (0 without faults), and how many faults never were."""
+    healed_at = 0.0
+    last_start: dict[str, float] = {}
+    last_stop: dict[str, float] = {}
+    for pair in history.pairs():
+        if pair.invoke.process != FAULT_PROCESS or pair.invoke.f not in (
+            "start_fault",
+            "stop_fault",
+        ):
+            continue
+        at = (pair.completion or pair.invoke).time_s
+        name = str_field(pair.invoke.value, "name") or "?"
+        if pair.invoke.f == "stop_fault":
+            healed_at = max(healed_at, at)
+            last_stop[name] = max(last_stop.get(name, 0.0), at)
+        else:
+            last_start[name] = max(last_start.get(name, 0.0), pair.invoke.time_s)
+    unhealed = sum(1 for n, t in last_start.items() if t > last_stop.get(n, -1.0))
+    return healed_at, unhealed
+
+
+def _paid_at(history: History) -> dict[str, float]:
+    """When each session's payment (that may have happened) was last answered."""
+    paid: dict[str, float] = defaultdict(float)
+    for pair in history.pairs("pay"):
+        session = str_field(pair.invoke.value, "checkout_session_id")
+        if session is None or pair.outcome is OpType.FAIL:
+            continue
+        if pair.invoke.value.get("outcome") == "async_failed":
+            continue
+        paid[session] = max(paid[session], (pair.completion or pair.invoke).time_s)
+    return paid
+
+
+def check_convergence(history: History, state: FinalState) -> Verdict:
+    """Each paid session is observed with a final order within the bound after the last heal.
+
+    A session paid after the heal gets the bound from its payment. The observer's
+    ``observe_orders`` answers give the timing; without any observation after the heal only the
+    final state is judged (no pending order; every paid session has a final order).
+    """
+    paid = paid_cart_sessions(state)
+    if not paid and not state.orders:
+        return not_exercised(CONVERGENCE, "No paid session and no order to judge.")
+    bound = state.convergence_bound_s
+    healed_at, unhealed = heal_time(history)
+    seen = [o for o in observations(history) if o.time_s >= healed_at]
+    paid_at = _paid_at(history)
+    violations: list[Evidence] = []
+    slowest = 0.0
+    for session in paid:
+        if not seen:
+            break
+        start = max(healed_at, paid_at.get(session.id, 0.0))
+        first = next((o for o in seen if session.id in o.final_sessions), None)
+        if first is None or first.time_s > start + bound:
+            when = "never" if first is None else f"first at {first.time_s - start:.1f} s"
+            violations.append(
+                session_evidence(
+                    session,
+                    f"final order observed {when} (observation op "
+                    f"{first.index if first else seen[-1].index}), bound {bound:g} s",
+                )
+            )
+        slowest = max(slowest, (first.time_s if first else seen[-1].time_s) - healed_at)
+    final_sessions = {
+        o.checkout_session_id for o in state.orders if o.status in FINAL_ORDER_STATUSES
+    }
+    for session in paid:
+        if session.id not in final_sessions:
+            violations.append(session_evidence(session, "no final order at quiescence"))
+    violations.extend(
+        order_evidence(o, "still pending at quiescence")
+        for o in state.orders
+        if o.status not in FINAL_ORDER_STATUSES
+    )
+    timing = (
+        f"converged {slowest:.1f} s after the last heal (bound {bound:g} s)"
+        if seen and not violations
+        else f"slowest {slowest:.1f} s after the last heal (bound {bound:g} s)"
+        if seen
+        else "timing not measured: no observation after the last heal"
+    )
+    if unhealed:
+        timing += f"; {plural(unhealed, 'fault')} never healed in the history"
+    counts = (
+        f"{plural(len(paid), 'paid session')}, {plural(len(state.orders), 'final-state order')}"
+    )
+    return judged(
+        CONVERGENCE,
+        violations,
+        f"Every paid session reached a final order and none is pending ({counts}); {timing}.",
+        f"{plural(len(violations), 'convergence violation')} across {counts}; {timing}.",
+    )
