@@ -206,5 +206,44 @@ def stack_down() -> None:
     console.print(f"stopped: {', '.join(stopped)}" if stopped else "no detached stack was running")
 
 
+@app.command("run")
+def run(
+    target: Annotated[
+        Path | None, typer.Option(help="Target file (TOML); default: the reference service.")
+    ] = None,
+    scenario: Annotated[
+        list[str] | None, typer.Option("--scenario", "-s", help="Scenario name (repeatable).")
+    ] = None,
+    suite: Annotated[str | None, typer.Option(help="Suite name (default: 'default').")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for the workload (default: random).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Report folder (default: reports/<time>).")
+    ] = None,
+    scenarios_dir: Annotated[
+        Path | None, typer.Option(help="Scenario library folder (default: scenarios/).")
+    ] = None,
+    list_only: Annotated[bool, typer.Option("--list", help="List the scenarios and exit.")] = False,
+) -> None:
+    """Run scenarios against a target and check every invariant; exit 1 on any violation."""
+    from harness.runner.cli import run_command
+
+    raise typer.Exit(
+        run_command(
+            settings=_settings(),
+            target=target,
+            scenarios=scenario or [],
+            suite=suite,
+            seed=seed,
+            out=out,
+            scenarios_dir=scenarios_dir,
+            list_only=list_only,
+            console=console,
+            err=err,
+        )
+    )
+
+
 def main() -> None:
     app()

@@ -1,0 +1,121 @@
+"""Bringing a run to quiescence and reading the final state that checkers judge."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from functools import partial
+from typing import Any
+
+from harness.checkers import FinalState, Order, Product, StripeRefund, StripeSession
+from harness.history import OBSERVER_PROCESS, History, OpType
+from harness.stripe import StripeSimulator
+from harness.target.adapter import TargetAdapter
+from harness.workload.context import ProductSpec, WorkloadContext
+
+OBSERVE_INTERVAL_S = 0.2
+
+
+def run_carts(history: History) -> set[str]:
+    """The carts this run created (a target that is not reset may hold others)."""
+    return {
+        str(op.value["cart_id"])
+        for op in history.completions("create_cart", OpType.OK)
+        if "cart_id" in op.value
+    }
+
+
+def _sessions(sim: StripeSimulator, carts: set[str]) -> list[dict[str, Any]]:
+    return [s for s in sim.ledger.sessions() if s.get("client_reference_id") in carts]
+
+
+async def expire_open_sessions(ctx: WorkloadContext, carts: set[str]) -> None:
+    """Customers who never paid walk away, so every reservation must be released."""
+    for session in _sessions(ctx.simulator, carts):
+        if session.get("status") == "open":
+            session_id = str(session["id"])
+            await ctx.customer(
+                "customer-final",
+                "expire",
+                {"checkout_session_id": session_id},
+                partial(ctx.simulator.expire, session_id),
+            )
+
+
+def _finished(orders: list[dict[str, Any]], paid: set[str]) -> bool:
+    final = {
+        o["checkout_session_id"] for o in orders if o.get("status") in ("fulfilled", "refunded")
+    }
+    return paid <= final and not any(o.get("status") == "pending" for o in orders)
+
+
+async def observe_until_converged(
+    ctx: WorkloadContext, carts: set[str], bound_s: float
+) -> list[dict[str, Any]]:
+    """Poll the target's orders (each poll is an ``observe_orders`` op) until every paid session
+    has a final order, or ``bound_s`` passes. Polling *is* the measurement here."""
+    deadline = time.monotonic() + bound_s
+    orders: list[dict[str, Any]] = []
+    while True:
+        paid = {
+            str(s["id"])
+            for s in _sessions(ctx.simulator, carts)
+            if s.get("payment_status") in ("paid", "no_payment_required")
+        }
+        invoke = ctx.history.invoke(OBSERVER_PROCESS, "observe_orders", {})
+        try:
+            reply = await ctx.adapter.orders()
+        except Exception as exc:  # the target may still be restarting
+            ctx.history.complete(invoke, OpType.INFO, {"error": repr(exc)})
+        else:
+            if reply.ok and isinstance(reply.body, list):
+                orders = [o for o in reply.body if str(o.get("cart_id")) in carts]
+                ctx.history.complete(invoke, OpType.OK, {"orders": orders})
+                if _finished(orders, paid):
+                    return orders
+            else:
+                ctx.history.complete(invoke, OpType.FAIL, {"status": reply.status})
+        if time.monotonic() >= deadline:
+            return orders
+        await asyncio.sleep(OBSERVE_INTERVAL_S)  # the observation interval
+
+
+async def read_products(adapter: TargetAdapter, products: list[ProductSpec]) -> dict[str, Product]:
+    found: dict[str, Product] = {}
+    for spec in products:
+        reply = await adapter.get_product(spec.sku)
+        if reply.ok:
+            found[spec.sku] = Product(
+                spec.sku, int(reply.field("price_cents")), int(reply.field("available"))
+            )
+    return found
+
+
+def final_state(
+    sim: StripeSimulator,
+    carts: set[str],
+    orders: list[dict[str, Any]],
+    products: dict[str, Product],
+    target_log: str,
+    bound_s: float,
+) -> FinalState:
+    sessions = tuple(
+        StripeSession(
+            id=str(s["id"]),
+            client_reference_id=s.get("client_reference_id"),
+            status=str(s.get("status")),
+            payment_status=str(s.get("payment_status")),
+            amount_total=int(s.get("amount_total") or 0),
+            payment_intent=str(s["payment_intent"]) if s.get("payment_intent") else None,
+            metadata={str(k): str(v) for k, v in (s.get("metadata") or {}).items()},
+        )
+        for s in _sessions(sim, carts)
+    )
+    intents = {s.payment_intent for s in sessions if s.payment_intent}
+    refunds = tuple(
+        StripeRefund(str(r["id"]), str(r["payment_intent"]), int(r.get("amount") or 0))
+        for r in sim.ledger.refunds()
+        if r.get("payment_intent") in intents
+    )
+    parsed = tuple(Order.from_api(o) for o in orders)
+    return FinalState(products, parsed, sessions, refunds, target_log, bound_s)
