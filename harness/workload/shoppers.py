@@ -34,6 +34,7 @@ class ShoppersParams(BaseModel):
     pay: Literal["paid", "async_succeeded", "async_failed", "abandon", "none"] = "paid"
     redeliver: int = Field(default=0, ge=0, le=50)  # extra deliveries of each completed event
     late_expired_event: bool = False  # after payment, a validly signed `expired` for the session
+    race_expiry: bool = False  # the session expires at the very moment the customer pays
     settle_s: float = Field(default=10.0, ge=0, le=120)  # how long to let webhooks land per stage
 
 
@@ -160,11 +161,24 @@ async def shoppers(ctx: WorkloadContext, raw: dict[str, Any]) -> None:
             )
             return
         outcome: Any = params.pay
-        await ctx.customer(
+        paying = ctx.customer(
             process,
             "pay",
             {"checkout_session_id": session_id, "outcome": params.pay},
             lambda: ctx.simulator.pay(session_id, outcome=outcome),
+        )
+        if not params.race_expiry:
+            await paying
+            return
+        # Stripe decides which came first; the target must cope with either order.
+        await asyncio.gather(
+            paying,
+            ctx.customer(
+                f"expiry-{buyer.n}",
+                "expire",
+                {"checkout_session_id": session_id},
+                lambda: ctx.simulator.expire(session_id),
+            ),
         )
 
     await bounded(params.concurrency, [partial(pay, b) for b in buyers])
