@@ -43,15 +43,23 @@ def _parse_orders(raw: Any) -> list[Order]:
 
 
 def observations(history: History) -> list[Observation]:
+    """The observer's answers, timed at their invocation.
+
+    The orders were read somewhere between invocation and answer; timing them at invocation
+    never blames a target for the observer's own latency.
+    """
     found: list[Observation] = []
-    for op in history:
-        if op.process == OBSERVER_PROCESS and op.f == "observe_orders" and op.type is OpType.OK:
-            final = frozenset(
-                o.checkout_session_id
-                for o in _parse_orders(op.value.get("orders"))
-                if o.status in FINAL_ORDER_STATUSES
-            )
-            found.append(Observation(op.index, op.time_s, final))
+    for pair in history.pairs("observe_orders"):
+        done = pair.completion
+        if pair.invoke.process != OBSERVER_PROCESS or done is None or done.type is not OpType.OK:
+            continue
+        final = frozenset(
+            o.checkout_session_id
+            for o in _parse_orders(done.value.get("orders"))
+            if o.status in FINAL_ORDER_STATUSES
+        )
+        found.append(Observation(done.index, pair.invoke.time_s, final))
+    found.sort(key=lambda o: o.time_s)
     return found
 
 

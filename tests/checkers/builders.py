@@ -136,9 +136,13 @@ class HistoryBuilder:
 
     def fault(self, name: str, start_s: float, stop_s: float) -> None:
         self.at(start_s)
-        self.op("start_fault", {"name": name, "kind": "down", "params": {}}, {}, process=FAULT_PROCESS)
+        self.op(
+            "start_fault", {"name": name, "kind": "down", "params": {}}, {}, process=FAULT_PROCESS
+        )
         self.at(stop_s)
-        self.op("stop_fault", {"name": name, "kind": "down", "params": {}}, {}, process=FAULT_PROCESS)
+        self.op(
+            "stop_fault", {"name": name, "kind": "down", "params": {}}, {}, process=FAULT_PROCESS
+        )
 
     def observe(self, orders: Iterable[Order], at_s: float | None = None) -> Op:
         if at_s is not None:

@@ -39,7 +39,10 @@ def test_units_reserved_by_a_pending_order_at_quiescence_are_a_leak() -> None:
     h = stocked(mug=5)
     final = state(
         products=[product("mug", 2)],
-        orders=[order("cs_1", items=[("mug", 2)]), order("cs_2", status="pending", items=[("mug", 1)])],
+        orders=[
+            order("cs_1", items=[("mug", 2)]),
+            order("cs_2", status="pending", items=[("mug", 1)]),
+        ],
     )
     verdict = check_conservation(h.build(), final)
     assert verdict.outcome is Outcome.FAIL
@@ -145,7 +148,10 @@ def test_refunded_orders_are_not_sales() -> None:
     h = stocked(mug=1)
     final = state(
         products=[product("mug", 0)],
-        orders=[order("cs_1", items=[("mug", 1)]), order("cs_2", status="refunded", items=[("mug", 1)])],
+        orders=[
+            order("cs_1", items=[("mug", 1)]),
+            order("cs_2", status="refunded", items=[("mug", 1)]),
+        ],
     )
     assert check_no_oversell(h.build(), final).outcome is Outcome.PASS
 

@@ -19,7 +19,11 @@ EMPTY = HistoryBuilder().build()
 def test_one_order_per_paid_session_passes_and_pending_counts_as_an_order() -> None:
     final = state(
         orders=[order("cs_1"), order("cs_2", cart="c2", status="pending")],
-        sessions=[session("cs_1"), session("cs_2", cart="c2"), session("cs_3", cart="c3", paid=False)],
+        sessions=[
+            session("cs_1"),
+            session("cs_2", cart="c2"),
+            session("cs_3", cart="c3", paid=False),
+        ],
     )
     verdict = check_exactly_once_order(EMPTY, final)
     assert verdict.outcome is Outcome.PASS
@@ -112,7 +116,9 @@ def test_refunding_twice_is_a_violation() -> None:
 
 
 def test_refunding_twice_is_a_violation_even_with_no_order() -> None:
-    final = state(sessions=[session("cs_1")], refunds=[refund("cs_1", "re_a"), refund("cs_1", "re_b")])
+    final = state(
+        sessions=[session("cs_1")], refunds=[refund("cs_1", "re_a"), refund("cs_1", "re_b")]
+    )
     assert check_refund_exactly_once(EMPTY, final).outcome is Outcome.FAIL
 
 
@@ -181,7 +187,9 @@ def test_a_checkout_amount_not_matching_the_cart_is_a_violation() -> None:
     verdict = check_amount_integrity(h.build(), state(sessions=[session("cs_1", amount=3 * PRICE)]))
     assert verdict.outcome is Outcome.FAIL
     assert verdict.evidence[0].ref == str(answer.index)
-    assert f"answered {3 * PRICE}, cart at catalog prices is {2 * PRICE}" in verdict.evidence[0].detail
+    assert (
+        f"answered {3 * PRICE}, cart at catalog prices is {2 * PRICE}" in verdict.evidence[0].detail
+    )
 
 
 def test_a_checkout_amount_differing_from_its_stripe_session_is_a_violation() -> None:
@@ -198,7 +206,9 @@ def test_a_set_item_concurrent_with_the_checkout_may_or_may_not_count() -> None:
         h = cart_history()
         h.set_item("c1", "mug", 1)
         checkout = h.checkout_invoke("c1", process="w1")
-        edit = h.invoke("set_item", {"cart_id": "c1", "user_id": "u1", "sku": "mug", "quantity": 4}, "w2")
+        edit = h.invoke(
+            "set_item", {"cart_id": "c1", "user_id": "u1", "sku": "mug", "quantity": 4}, "w2"
+        )
         h.checkout_ok(checkout, "cs_1", amount)
         h.complete(edit, OpType.OK)
         assert check_amount_integrity(h.build(), state()).outcome is Outcome.PASS
@@ -209,7 +219,11 @@ def test_a_set_item_concurrent_with_the_checkout_may_or_may_not_count() -> None:
 
 
 def test_a_set_item_of_unknown_outcome_may_or_may_not_count() -> None:
-    for amount, outcome in ((2 * PRICE, Outcome.PASS), (2 * PRICE + 2000, Outcome.PASS), (0, Outcome.FAIL)):
+    for amount, outcome in (
+        (2 * PRICE, Outcome.PASS),
+        (2 * PRICE + 2000, Outcome.PASS),
+        (0, Outcome.FAIL),
+    ):
         h = cart_history()
         h.set_item("c1", "mug", 2)
         h.set_item("c1", "tee", 1, outcome=OpType.INFO)
