@@ -114,21 +114,33 @@ def check_convergence(history: History, state: FinalState) -> Verdict:
     paid_at = _paid_at(history)
     violations: list[Evidence] = []
     slowest = 0.0
+    unwatched = 0
     for session in paid:
         if not seen:
             break
         start = max(healed_at, paid_at.get(session.id, 0.0))
+        deadline = start + bound
         first = next((o for o in seen if session.id in o.final_sessions), None)
-        if first is None or first.time_s > start + bound:
-            when = "never" if first is None else f"first at {first.time_s - start:.1f} s"
+        if first is None and seen[-1].time_s <= deadline:
+            unwatched += 1  # the observer stopped before the bound ran out: the final state judges
+            continue
+        if first is None:
             violations.append(
                 session_evidence(
                     session,
-                    f"final order observed {when} (observation op "
-                    f"{first.index if first else seen[-1].index}), bound {bound:g} s",
+                    f"never observed final up to observation op {seen[-1].index}, "
+                    f"{seen[-1].time_s - start:.1f} s after heal or payment (bound {bound:g} s)",
                 )
             )
-        slowest = max(slowest, (first.time_s if first else seen[-1].time_s) - healed_at)
+        elif first.time_s > deadline:
+            violations.append(
+                session_evidence(
+                    session,
+                    f"first observed final {first.time_s - start:.1f} s after heal or payment "
+                    f"(observation op {first.index}), bound {bound:g} s",
+                )
+            )
+        slowest = max(slowest, (first or seen[-1]).time_s - healed_at)
     final_sessions = {
         o.checkout_session_id for o in state.orders if o.status in FINAL_ORDER_STATUSES
     }
@@ -136,7 +148,7 @@ def check_convergence(history: History, state: FinalState) -> Verdict:
         if session.id not in final_sessions:
             violations.append(session_evidence(session, "no final order at quiescence"))
     violations.extend(
-        order_evidence(o, "still pending at quiescence")
+        order_evidence(o, "not final at quiescence")
         for o in state.orders
         if o.status not in FINAL_ORDER_STATUSES
     )
@@ -147,6 +159,8 @@ def check_convergence(history: History, state: FinalState) -> Verdict:
         if seen
         else "timing not measured: no observation after the last heal"
     )
+    if unwatched:
+        timing += f"; {unwatched} paid after the observer's last look, judged on the final state"
     if unhealed:
         timing += f"; {plural(unhealed, 'fault')} never healed in the history"
     counts = (

@@ -19,6 +19,26 @@ def faulted_run() -> HistoryBuilder:
     return h
 
 
+def test_a_session_still_pending_when_the_bound_ran_out_fails_on_observations_alone() -> None:
+    h = faulted_run()
+    h.observe([PENDING], at_s=55.0)
+    verdict = check_convergence(h.build(), state(orders=[DONE], sessions=[session("cs_1")]))
+    assert verdict.outcome is Outcome.FAIL
+    assert [(e.kind, e.ref) for e in verdict.evidence] == [("session", "cs_1")]
+    assert "never observed final" in verdict.evidence[0].detail
+
+
+def test_a_session_paid_after_the_observer_stopped_is_judged_on_the_final_state() -> None:
+    h = faulted_run()
+    h.observe([DONE], at_s=30.0)
+    h.at(40.0).pay("cs_2")  # nobody looked after this
+    done_2 = order("cs_2", cart="c2")
+    final = state(orders=[DONE, done_2], sessions=[session("cs_1"), session("cs_2", cart="c2")])
+    verdict = check_convergence(h.build(), final)
+    assert verdict.outcome is Outcome.PASS
+    assert "1 paid after the observer's last look, judged on the final state" in verdict.summary
+
+
 def test_a_session_final_soon_after_the_heal_converges_and_says_how_fast() -> None:
     h = faulted_run()
     h.observe([PENDING], at_s=21.0)
@@ -37,7 +57,9 @@ def test_a_session_final_only_after_the_bound_fails() -> None:
     assert verdict.outcome is Outcome.FAIL
     [evidence] = verdict.evidence
     assert (evidence.kind, evidence.ref) == ("session", "cs_1")
-    assert f"first at 30.9 s (observation op {late.index}), bound 30 s" in evidence.detail
+    assert f"first observed final 30.9 s after heal or payment (observation op {late.index})" in (
+        evidence.detail
+    )
     assert "slowest 30.9 s after the last heal" in verdict.summary
 
 
@@ -54,14 +76,14 @@ def test_a_final_order_observed_before_the_heal_only_counts_once_observed_after(
 
 def test_a_session_never_observed_final_fails() -> None:
     h = faulted_run()
-    h.observe([PENDING], at_s=25.0)
+    h.observe([PENDING], at_s=60.0)
     final = state(orders=[PENDING], sessions=[session("cs_1")])
     verdict = check_convergence(h.build(), final)
     assert verdict.outcome is Outcome.FAIL
     details = [e.detail for e in verdict.evidence]
-    assert any("final order observed never" in d for d in details)
+    assert any(d.startswith("never observed final up to observation op") for d in details)
     assert any(d.startswith("no final order at quiescence") for d in details)
-    assert any(d.startswith("still pending at quiescence") for d in details)
+    assert any(d.startswith("not final at quiescence") for d in details)
 
 
 def test_a_pending_order_at_quiescence_fails_even_without_observations() -> None:
