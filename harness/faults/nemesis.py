@@ -45,6 +45,7 @@ class Nemesis:
     specs: list[FaultSpec]
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _active: dict[int, Callable[[], None]] = field(default_factory=dict)
+    _started: set[int] = field(default_factory=set)
 
     def check_available(self) -> None:
         """Refuse up front, with the reason, a fault this run cannot inject."""
@@ -129,6 +130,7 @@ class Nemesis:
             }
             invoke = self.env.history.invoke(FAULT_PROCESS, "start_fault", value)
             self._active[index] = await self._inject(spec)
+            self._started.add(index)
             self.env.history.complete(invoke, OpType.OK, value)
             try:
                 await self._wait_stop(spec)
@@ -146,6 +148,10 @@ class Nemesis:
         invoke = self.env.history.invoke(FAULT_PROCESS, "stop_fault", value)
         await asyncio.to_thread(heal)
         self.env.history.complete(invoke, OpType.OK, value)
+
+    def never_started(self) -> list[str]:
+        """Faults whose trigger never came: the run did not test what the scenario says."""
+        return [s.label for i, s in enumerate(self.specs) if i not in self._started]
 
     async def heal_all(self) -> None:
         """Stop every schedule and heal every fault; then reset the links and payment faults

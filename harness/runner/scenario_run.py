@@ -44,6 +44,10 @@ MAX_DELIVERY_ATTEMPTS = 8
 SETUP_TIMEOUT_S = 30.0
 
 
+class FaultNeverStartedError(RuntimeError):
+    """A scheduled fault never fired, so the run did not test what its scenario claims."""
+
+
 @dataclass(frozen=True)
 class RunOptions:
     seed: int
@@ -181,6 +185,12 @@ async def _drive(
         await run_workload(ctx, scenario.workload)
     finally:
         await nemesis.heal_all()
+    idle = nemesis.never_started()
+    if idle:
+        raise FaultNeverStartedError(
+            f"fault(s) {', '.join(idle)} never started: their trigger (phase, step or time) did "
+            "not come before the workload ended"
+        )
     # Quiescence: nobody left mid-payment, every webhook delivered, every order final (or the
     # convergence bound passed).
     carts = run_carts(history)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.faults.model import FaultSpec
-from harness.workload.registry import WorkloadStep
+from harness.workload.registry import PHASES, WorkloadStep
 
 INVARIANTS = (
     "conservation",
@@ -59,6 +59,20 @@ class Scenario(BaseModel):
         if unknown:
             raise ValueError(f"unknown invariants {unknown} (known: {', '.join(INVARIANTS)})")
         return value
+
+    @model_validator(mode="after")
+    def _phases_exist(self) -> Scenario:
+        # A fault waiting for a phase no workload announces would silently never start.
+        known = {phase for step in self.workload for phase in PHASES[step.kind]}
+        for i, fault in enumerate(self.faults):
+            for field in ("at_phase", "until_phase"):
+                phase = getattr(fault.schedule, field)
+                if phase is not None and phase not in known:
+                    raise ValueError(
+                        f"faults[{i}].schedule.{field}: no workload here announces {phase!r} "
+                        f"(announced: {', '.join(sorted(known))})"
+                    )
+        return self
 
     @field_validator("products")
     @classmethod
