@@ -31,6 +31,17 @@ PROCESS_KINDS: frozenset[str] = frozenset(ProcessFaultKind.__args__)  # type: ig
 PAYMENT_KINDS: frozenset[str] = frozenset(PaymentFaultKind.__args__)  # type: ignore[attr-defined]
 
 
+# Toxiproxy's attributes per toxic, with defaults that make each one bite.
+TOXIC_DEFAULTS: dict[str, dict[str, int | float]] = {
+    "latency": {"latency": 1000, "jitter": 0},
+    "timeout": {"timeout": 0},  # 0: hold the data and never answer, until healed
+    "reset_peer": {"timeout": 0},  # TCP RST at once
+    "bandwidth": {"rate": 1},  # KB/s
+    "slicer": {"average_size": 1, "size_variation": 0, "delay": 1000},  # bytes, bytes, µs
+    "limit_data": {"bytes": 0},  # close after this many bytes
+}
+
+
 class Schedule(BaseModel):
     """When a fault starts, and when it is healed.
 
@@ -80,6 +91,13 @@ class FaultSpec(BaseModel):
     def _link_faults_name_a_link(self) -> FaultSpec:
         if self.kind in LINK_KINDS and self.link is None:
             raise ValueError(f"fault kind {self.kind!r} needs 'link' (postgres, redis or stripe)")
+        if self.kind in TOXIC_DEFAULTS:
+            allowed = TOXIC_DEFAULTS[self.kind]
+            unknown = [key for key in self.params if key not in allowed]
+            if unknown:
+                raise ValueError(
+                    f"toxic {self.kind} has no attribute {unknown[0]!r} (has: {', '.join(allowed)})"
+                )
         return self
 
     @property

@@ -46,6 +46,7 @@ class Nemesis:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _active: dict[int, Callable[[], None]] = field(default_factory=dict)
     _started: set[int] = field(default_factory=set)
+    _injected: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     def check_available(self) -> None:
         """Refuse up front, with the reason, a fault this run cannot inject."""
@@ -130,7 +131,9 @@ class Nemesis:
             }
             invoke = self.env.history.invoke(FAULT_PROCESS, "start_fault", value)
             self._active[index] = await self._inject(spec)
-            self._started.add(index)
+            async with self._injected:
+                self._started.add(index)
+                self._injected.notify_all()
             self.env.history.complete(invoke, OpType.OK, value)
             try:
                 await self._wait_stop(spec)
@@ -148,6 +151,11 @@ class Nemesis:
         invoke = self.env.history.invoke(FAULT_PROCESS, "stop_fault", value)
         await asyncio.to_thread(heal)
         self.env.history.complete(invoke, OpType.OK, value)
+
+    async def wait_injected(self, count: int) -> None:
+        """Until ``count`` faults have been injected at least once (for tests and tools)."""
+        async with self._injected:
+            await self._injected.wait_for(lambda: len(self._started) >= count)
 
     def never_started(self) -> list[str]:
         """Faults whose trigger never came: the run did not test what the scenario says."""

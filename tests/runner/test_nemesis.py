@@ -1,0 +1,128 @@
+"""The nemesis against the real Toxiproxy: faults start on their trigger, and are always healed."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from harness.faults import FaultEnvironment, FaultSpec, Nemesis
+from harness.faults.nemesis import FaultUnavailableError
+from harness.faults.schedule import PhaseBoard
+from harness.history import History
+from harness.stack.stack import Stack
+from harness.stripe import StripeSimulator
+
+
+@pytest.fixture
+def sim(stack: Stack) -> Iterator[StripeSimulator]:
+    with StripeSimulator(
+        stack.stripe_mock_url, webhook_secret="whsec_" + secrets.token_hex(8)
+    ) as s:
+        yield s
+
+
+def redis_answers(stack: Stack) -> bool:
+    client = redis.Redis.from_url(
+        stack.proxied["redis"], socket_timeout=1, socket_connect_timeout=1
+    )
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+def nemesis_for(
+    stack: Stack, sim: StripeSimulator, *specs: FaultSpec
+) -> tuple[Nemesis, PhaseBoard, History]:
+    history, phases = History(), PhaseBoard()
+    env = FaultEnvironment(history=history, phases=phases, simulator=sim, toxiproxy=stack.toxiproxy)
+    return Nemesis(env, list(specs)), phases, history
+
+
+def test_a_fault_waits_for_its_phase_and_heals_at_the_next(
+    healed: Stack, sim: StripeSimulator
+) -> None:
+    spec = FaultSpec.model_validate(
+        {"kind": "down", "link": "redis", "schedule": {"at_phase": "pay", "until_phase": "paid"}}
+    )
+
+    async def scenario() -> list[bool]:
+        nemesis, phases, _ = nemesis_for(healed, sim, spec)
+        nemesis.start()
+        seen = [await asyncio.to_thread(redis_answers, healed)]  # before "pay": up
+        phases.announce("pay")
+        await nemesis.wait_injected(1)
+        seen.append(await asyncio.to_thread(redis_answers, healed))  # during: down
+        phases.announce("paid")
+        await nemesis.heal_all()
+        seen.append(await asyncio.to_thread(redis_answers, healed))  # after: up
+        assert nemesis.never_started() == []
+        return seen
+
+    assert asyncio.run(scenario()) == [True, False, True]
+
+
+def test_heal_all_heals_a_fault_that_has_no_end(healed: Stack, sim: StripeSimulator) -> None:
+    specs = [
+        FaultSpec.model_validate({"kind": "down", "link": "redis"}),
+        FaultSpec.model_validate(
+            {"kind": "latency", "link": "postgres", "params": {"latency": 50}}
+        ),
+    ]
+
+    async def scenario() -> History:
+        nemesis, _, history = nemesis_for(healed, sim, *specs)
+        nemesis.start()
+        await nemesis.wait_injected(2)
+        assert not await asyncio.to_thread(redis_answers, healed)
+        await nemesis.heal_all()
+        return history
+
+    history = asyncio.run(scenario())
+    assert redis_answers(healed)
+    assert healed.toxiproxy.proxy("postgres").toxics() == {}
+    kinds = [(op.f, op.value["kind"]) for op in history.completions("start_fault")]
+    assert sorted(kinds) == [("start_fault", "down"), ("start_fault", "latency")]
+    assert len(history.completions("stop_fault")) == 2
+
+
+def test_a_fault_whose_phase_never_comes_is_reported(healed: Stack, sim: StripeSimulator) -> None:
+    spec = FaultSpec.model_validate(
+        {"kind": "down", "link": "redis", "schedule": {"at_phase": "pay"}}
+    )
+
+    async def scenario() -> list[str]:
+        nemesis, _, _ = nemesis_for(healed, sim, spec)
+        nemesis.start()
+        await nemesis.heal_all()
+        return nemesis.never_started()
+
+    assert asyncio.run(scenario()) == ["redis-down"]
+    assert redis_answers(healed)
+
+
+def test_unavailable_faults_are_refused_before_the_run(stack: Stack, sim: StripeSimulator) -> None:
+    history, phases = History(), PhaseBoard()
+    env = FaultEnvironment(
+        history=history,
+        phases=phases,
+        simulator=sim,
+        toxiproxy=stack.toxiproxy,
+        faultable_links=frozenset({"stripe"}),
+        target=None,
+    )
+    with pytest.raises(FaultUnavailableError, match="process faults need a target"):
+        Nemesis(env, [FaultSpec(kind="kill_restart")]).check_available()
+    with pytest.raises(FaultUnavailableError, match="redis link does not pass through Toxiproxy"):
+        Nemesis(env, [FaultSpec(kind="down", link="redis")]).check_available()
+
+
+def test_toxic_attributes_are_checked() -> None:
+    with pytest.raises(ValueError, match="no attribute 'latancy'"):
+        FaultSpec.model_validate({"kind": "latency", "link": "redis", "params": {"latancy": 5}})
