@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -32,15 +33,17 @@ def _load_target(path: Path | None, err: Console) -> TargetConfig | None:
     except ValidationError as exc:
         for e in exc.errors():
             field = ".".join(str(p) for p in e["loc"]) or "(top level)"
-            err.print(f"[red]{path}: {field}: {e['msg']}[/]")
+            message = f"{path}: {field}: {e['msg']}"
+            # Escaped: messages may quote TOML tables ([links.stripe]) that rich reads as markup.
+            err.print(f"[red]{escape(message)}[/]")
     except ValueError as exc:
-        err.print(f"[red]{exc}[/]")
+        err.print(f"[red]{escape(str(exc))}[/]")
     return None
 
 
 def _verdict_line(result: ScenarioResult) -> str:
     if result.error is not None:
-        return f"[red]ERROR[/] {result.scenario}: {result.error}"
+        return f"[red]ERROR[/] {result.scenario}: {escape(result.error)}"
     if result.violated:
         names = ", ".join(v.invariant for v in result.violated)
         return f"[red]FAIL[/]  {result.scenario}: violated {names}"

@@ -59,3 +59,20 @@ class TargetAdapter(Protocol):
     def webhook_url(self) -> str: ...
 
     async def aclose(self) -> None: ...
+
+
+# What ``load_adapter`` checks an adapter class has: every method and property of the protocol
+# (``base_url`` is an instance attribute, set by the constructor, so a class cannot show it).
+ADAPTER_MEMBERS = (
+    "health",
+    "put_product",
+    "get_product",
+    "create_cart",
+    "set_item",
+    "checkout",
+    "orders",
+    "deliver_webhook",
+    "raw",
+    "webhook_url",
+    "aclose",
+)

@@ -24,14 +24,23 @@ upstream = "127.0.0.1:6379"
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from harness.stack.network import check_url_allowed
+from harness.target.adapter import ADAPTER_MEMBERS
 
 
 class LinkConfig(BaseModel):
@@ -42,16 +51,17 @@ class LinkConfig(BaseModel):
 
 
 class TargetConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # hide_input_in_errors: a refused value may be a secret (a live key, a token).
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     name: str = "target"
+    allowed_hosts: list[str] = Field(default_factory=list)  # before base_url: its check reads it
     command: list[str] | None = None
     base_url: str | None = None
     adapter: str = "contract"
     admin_token: str | None = None  # generated for command targets when absent
     webhook_secret: str | None = None  # generated for command targets when absent
     stripe_secret_key: str = "sk_test_checkoutchaos"  # noqa: S105 - a test-mode placeholder
-    allowed_hosts: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
     links: dict[Literal["postgres", "redis", "stripe"], LinkConfig] = Field(default_factory=dict)
     startup_timeout_s: float = Field(default=30.0, gt=0, le=600)
@@ -72,6 +82,15 @@ class TargetConfig(BaseModel):
             raise ValueError("a webhook secret starts with whsec_")
         return value
 
+    @field_validator("base_url")
+    @classmethod
+    def _reachable(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None:
+            if not value.startswith(("http://", "https://")):
+                raise ValueError("must be an http:// or https:// URL")
+            check_url_allowed(value, info.data.get("allowed_hosts", ()))
+        return value
+
     @model_validator(mode="after")
     def _command_xor_url(self) -> TargetConfig:
         if (self.command is None) == (self.base_url is None):
@@ -79,13 +98,15 @@ class TargetConfig(BaseModel):
         if self.command is not None and not self.command:
             raise ValueError("'command' is empty")
         if self.base_url is not None:
-            check_url_allowed(self.base_url, self.allowed_hosts)
             if self.admin_token is None or self.webhook_secret is None:
-                raise ValueError("a running target needs 'admin_token' and 'webhook_secret'")
+                raise ValueError(
+                    "a running target (base_url) needs 'admin_token' and 'webhook_secret': the "
+                    "ones it was started with"
+                )
             if "stripe" not in self.links:
                 raise ValueError(
-                    "a running target needs [links.stripe] listen = 'host:port', the fixed "
-                    "address it uses as STRIPE_API_BASE"
+                    "a running target (base_url) needs links.stripe.listen = 'host:port', the "
+                    "fixed address it uses as STRIPE_API_BASE"
                 )
         for name, link in self.links.items():
             if name != "stripe" and link.upstream is None:
@@ -112,14 +133,21 @@ class TargetConfig(BaseModel):
         config = cls.model_validate(raw)
         if config.cwd is not None and not config.cwd.is_absolute():
             config = config.model_copy(update={"cwd": (path.parent / config.cwd).resolve()})
+        # Now, not once the stack is up: a wrong adapter is a mistake in this file.
+        try:
+            load_adapter(config.adapter, search_dir=path.parent.resolve())
+        except ValueError as exc:
+            raise ValueError(f"{path}: adapter: {exc}") from None
         return config
 
 
 REFERENCE = TargetConfig(name="reference", command=["{python}", "-m", "reference_impl"])
 
 
-def load_adapter(spec: str) -> type[Any]:
-    """``"contract"`` or ``"package.module:ClassName"`` -> the adapter class."""
+def load_adapter(spec: str, search_dir: Path | None = None) -> type[Any]:
+    """``"contract"`` or ``"package.module:ClassName"`` -> the adapter class, checked against
+    ``TargetAdapter`` and the constructor the runner calls. ``search_dir`` (the target file's
+    directory) is added to the import path, so an adapter may sit next to its target file."""
     if spec == "contract":
         from harness.target.client import ContractClient
 
@@ -127,6 +155,8 @@ def load_adapter(spec: str) -> type[Any]:
     module_name, _, class_name = spec.partition(":")
     if not module_name or not class_name:
         raise ValueError(f"adapter {spec!r} must be 'contract' or 'package.module:ClassName'")
+    if search_dir is not None and str(search_dir) not in sys.path:
+        sys.path.append(str(search_dir))  # appended: never shadows an installed module
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -134,4 +164,19 @@ def load_adapter(spec: str) -> type[Any]:
     adapter = getattr(module, class_name, None)
     if not isinstance(adapter, type):
         raise ValueError(f"adapter {spec!r}: {module_name} has no class {class_name}")
+    missing = [name for name in ADAPTER_MEMBERS if not hasattr(adapter, name)]
+    if missing:
+        raise ValueError(
+            f"adapter {spec!r} does not implement TargetAdapter: missing {', '.join(missing)}"
+        )
+    try:
+        # The runner's call: cls(base_url, admin_token, timeout_s=..., allowed_hosts=...).
+        inspect.signature(adapter).bind(
+            "http://127.0.0.1:1", "token", timeout_s=1.0, allowed_hosts=()
+        )
+    except TypeError as exc:
+        raise ValueError(
+            f"adapter {spec!r}: the constructor must accept (base_url, admin_token, *, "
+            f"timeout_s, allowed_hosts): {exc}"
+        ) from None
     return adapter
