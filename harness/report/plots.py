@@ -1,0 +1,256 @@
+"""Plots as inline SVG text (matplotlib, Agg canvas): timeline, latencies, order convergence.
+
+Figures are built with ``matplotlib.figure.Figure`` rather than pyplot, so no global figure state
+is touched and reports can be written from any thread.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+from collections import defaultdict
+
+import matplotlib
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, NullFormatter
+
+from harness.history import FAULT_PROCESS, History, OpType
+from harness.report.data import (
+    ORDER_STATUSES,
+    FaultWindow,
+    Span,
+    end_time,
+    fault_windows,
+    observations,
+    process_order,
+    spans,
+)
+
+# Beyond these, bars/points are sampled (ok ones first) so each SVG stays a few tens of KB.
+MAX_BARS = 400
+MAX_POINTS_PER_KIND = 60
+MAX_LANES = 60  # processes drawn on the timeline; the rest are folded away and said so
+
+COLOURS = {OpType.OK: "#2e9d4a", OpType.FAIL: "#d62f2f", OpType.INFO: "#f0a020"}
+STATUS_COLOURS = {"pending": "#f0a020", "fulfilled": "#2e9d4a", "refunded": "#6a5acd"}
+FAULT_COLOUR = "#8a8a8a"
+
+
+def _text(s: str, limit: int = 40) -> str:
+    """Target data as a matplotlib label: '$' would start mathtext (and could fail to parse)."""
+    s = s if len(s) <= limit else s[: limit - 1] + "…"
+    return s.replace("$", r"\$")
+
+
+def _svg(fig: Figure, salt: str) -> str:
+    """The figure as an SVG element ready to inline in HTML (no prolog, DTD or namespaces)."""
+    FigureCanvasAgg(fig)
+    buf = io.StringIO()
+    # Text stays text (smaller, selectable); the salt keeps ids of different plots distinct.
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
+        fig.savefig(
+            buf,
+            format="svg",
+            metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
+        )
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg") :]
+    # Namespace URIs are implied for inline SVG in HTML; dropping them keeps the page free of
+    # anything that looks like a network reference. Generic ids would repeat across plots.
+    svg = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", svg, count=2)
+    svg = re.sub(r' id="[A-Za-z.]+_\d+"', "", svg)
+    return re.sub(r"\n\s*", "\n", svg)
+
+
+def _margins(fig: Figure, left_in: float, right_in: float, top_in: float, bottom_in: float) -> None:
+    """Fixed margins in inches: ``tight_layout`` would lay every text out once more (slow)."""
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(
+        left=left_in / w, right=1 - right_in / w, top=1 - top_in / h, bottom=bottom_in / h
+    )
+
+
+def _label_width_in(labels: list[str], size_pt: float) -> float:
+    """Rough width of the longest label (DejaVu Sans averages ~0.6 em per character)."""
+    return max((len(s) for s in labels), default=0) * size_pt * 0.6 / 72 + 0.15
+
+
+def _empty(message: str, salt: str) -> str:
+    fig = Figure(figsize=(6, 1.0))
+    fig.text(0.5, 0.5, _text(message, 80), ha="center", va="center", color="#666")
+    return _svg(fig, salt)
+
+
+def _shade_faults(ax: Axes, windows: list[FaultWindow], end_s: float, label: bool) -> None:
+    for i, w in enumerate(windows):
+        stop = w.end_s if w.end_s is not None else end_s
+        ax.axvspan(w.start_s, max(stop, w.start_s + end_s * 0.002), color=FAULT_COLOUR, alpha=0.18)
+        if label:
+            suffix = "" if w.end_s is not None else " (never healed)"
+            ax.text(
+                w.start_s,
+                1.0 + 0.04 * (i % 3),  # staggered so overlapping windows' names stay legible
+                _text(w.name) + suffix,
+                transform=ax.get_xaxis_transform(),
+                fontsize=7,
+                color="#444",
+                va="bottom",
+            )
+
+
+def _sample(items: list[Span], limit: int, seed: int = 0) -> list[Span]:
+    """At most ``limit`` spans: every fail/info first (they matter), then ok ones at random."""
+    if len(items) <= limit:
+        return items
+    rare = [s for s in items if s.outcome is not OpType.OK]
+    common = [s for s in items if s.outcome is OpType.OK]
+    rng = random.Random(seed)  # deterministic: the same history draws the same picture
+    if len(rare) >= limit:
+        return sorted(rng.sample(rare, limit), key=lambda s: s.index)
+    return sorted(rare + rng.sample(common, limit - len(rare)), key=lambda s: s.index)
+
+
+def timeline_svg(history: History, salt: str = "timeline") -> str:
+    """Jepsen-style: one lane per process, a bar per operation coloured by outcome, faults shaded."""
+    all_spans = spans(history)
+    if not all_spans:
+        return _empty("no operations recorded", salt)
+    end_s = max(end_time(history), 1e-3)
+    lanes = process_order(s.process for s in all_spans)
+    folded = 0
+    if len(lanes) > MAX_LANES:
+        keep = set(lanes[: MAX_LANES - 2] + lanes[-2:])  # keep observer/nemesis at the end
+        folded = len(lanes) - len(keep)
+        lanes = [p for p in lanes if p in keep]
+        all_spans = [s for s in all_spans if s.process in keep]
+    drawn = _sample(all_spans, MAX_BARS)
+    row = {p: i for i, p in enumerate(lanes)}
+    fig = Figure(figsize=(10, min(1.4 + 0.22 * len(lanes), 12)))
+    ax = fig.add_subplot()
+    min_width = end_s * 0.003  # instantaneous ops stay visible
+    bars: dict[OpType, list[tuple[float, float, int]]] = defaultdict(list)
+    for s in drawn:
+        stop = s.end_s if s.end_s is not None else end_s
+        bars[s.outcome].append((s.start_s, max(stop - s.start_s, min_width), row[s.process]))
+    for outcome, items in bars.items():
+        ax.barh(
+            [r for _, _, r in items],
+            [w for _, w, _ in items],
+            left=[x for x, _, _ in items],
+            height=0.7,
+            color=COLOURS[outcome],
+            linewidth=0,
+        )
+    windows = fault_windows(history)
+    _shade_faults(ax, windows, end_s, label=True)
+    labels = [_text(p, 16) for p in lanes]
+    ax.set_yticks(range(len(lanes)), labels, fontsize=7)
+    ax.set_ylim(-0.6, len(lanes) - 0.4)
+    ax.invert_yaxis()
+    ax.set_xlim(0, end_s * 1.01)
+    ax.set_xlabel("time (s)")
+    handles = [Patch(color=COLOURS[t], label=t.value) for t in COLOURS]
+    if windows:
+        handles.append(Patch(color=FAULT_COLOUR, alpha=0.3, label="fault"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
+    notes = []
+    if len(drawn) < len(all_spans):
+        notes.append(
+            f"{len(drawn)} of {len(all_spans)} operations drawn (sampled; all fail/info kept first)"
+        )
+    if folded:
+        notes.append(f"{folded} processes not shown")
+    if notes:
+        ax.set_title("; ".join(notes), fontsize=7, loc="left", pad=18 if windows else 4)
+    top = 0.2 + (0.25 if windows else 0.0) + (0.15 if notes else 0.0)
+    _margins(fig, _label_width_in(labels, 7), 0.9, top, 0.45)
+    return _svg(fig, salt)
+
+
+def latency_svg(history: History, salt: str = "latency") -> str:
+    """Latency per operation kind (ms): a box per kind, sampled points coloured by outcome."""
+    by_f: dict[str, list[Span]] = defaultdict(list)
+    for s in spans(history):
+        if s.process != FAULT_PROCESS and s.latency_s is not None:
+            by_f[s.f].append(s)
+    if not by_f:
+        return _empty("no completed operations", salt)
+    kinds = sorted(by_f)
+    fig = Figure(figsize=(8, 1.0 + 0.35 * len(kinds)))
+    ax = fig.add_subplot()
+    data = [[(s.latency_s or 0.0) * 1000 for s in by_f[f]] for f in kinds]
+    ax.boxplot(
+        data,
+        positions=range(len(kinds)),
+        orientation="horizontal",
+        showfliers=False,
+        widths=0.6,
+        medianprops={"color": "#222"},
+    )
+    rng = random.Random(0)
+    sampled = False
+    for i, f in enumerate(kinds):
+        points = _sample(by_f[f], MAX_POINTS_PER_KIND)
+        sampled = sampled or len(points) < len(by_f[f])
+        for outcome in COLOURS:
+            xs = [(s.latency_s or 0.0) * 1000 for s in points if s.outcome is outcome]
+            ys = [i + rng.uniform(-0.22, 0.22) for _ in xs]
+            if xs:
+                ax.scatter(xs, ys, s=14, color=COLOURS[outcome], alpha=0.8, linewidths=0, zorder=3)
+    labels = [f"{_text(f, 24)} (n={len(by_f[f])})" for f in kinds]
+    ax.set_yticks(range(len(kinds)), labels)
+    ax.tick_params(axis="y", labelsize=7)
+    ax.invert_yaxis()
+    values = [v for d in data for v in d if v > 0]
+    if values and max(values) / max(min(values), 1e-3) > 100:
+        ax.set_xscale("log")  # a timeout next to 2 ms calls would flatten everything else
+        # Plain numbers: the default 10^n labels go through mathtext, which is slow to parse.
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("latency (ms)")
+    if sampled:
+        ax.set_title(
+            f"points sampled (at most {MAX_POINTS_PER_KIND} per kind); boxes use every operation",
+            fontsize=7,
+            loc="left",
+        )
+    _margins(fig, _label_width_in(labels, 7), 0.2, 0.3, 0.45)
+    return _svg(fig, salt)
+
+
+def convergence_svg(history: History, salt: str = "convergence") -> str | None:
+    """Order statuses the observer saw over time; ``None`` when nothing was observed."""
+    seen = observations(history)
+    if not seen:
+        return None
+    statuses = list(ORDER_STATUSES) + sorted(
+        {k for o in seen for k in o.counts} - set(ORDER_STATUSES)
+    )
+    fig = Figure(figsize=(8, 2.6))
+    ax = fig.add_subplot()
+    end_s = max(end_time(history), 1e-3)
+    _shade_faults(ax, fault_windows(history), end_s, label=False)
+    times = [o.time_s for o in seen]
+    for status in statuses:
+        counts = [o.counts.get(status, 0) for o in seen]
+        ax.step(
+            times,
+            counts,
+            where="post",
+            marker="o",
+            markersize=3,
+            label=_text(status, 20),
+            color=STATUS_COLOURS.get(status),
+        )
+    ax.set_xlim(0, end_s * 1.01)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("orders")
+    ax.set_title(f"{len(seen)} observation(s)", fontsize=7, loc="left")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
+    _margins(fig, 0.6, 1.1, 0.15, 0.45)
+    return _svg(fig, salt)
