@@ -35,7 +35,7 @@ from harness.scenario import Scenario
 from harness.stack.network import free_port
 from harness.stack.stack import Stack
 from harness.stripe import StripeSimulator
-from harness.target import TargetConfig, TargetProcess, load_adapter
+from harness.target import TargetConfig, TargetProcess, load_adapter, wait_healthy
 from harness.target.adapter import TargetAdapter
 from harness.workload import WorkloadContext, run_workload
 from harness.workload.context import ProductSpec
@@ -176,7 +176,8 @@ async def _drive(
             toxiproxy=stack.toxiproxy,
             faultable_links=faultable_links,
             target=target,
-            redis_url=stack.redis_url,
+            # The stack's Redis is not a running target's: flushing it would be a silent no-op.
+            redis_url=stack.redis_url if target is not None else None,
         ),
         list(scenario.faults),
     )
@@ -259,6 +260,8 @@ def run_scenario(
 
             async def drive() -> tuple[History, FinalState]:
                 try:
+                    if target is None:
+                        await wait_healthy(adapter, config.startup_timeout_s)
                     return await _drive(
                         scenario, adapter, sim, keys, stack, target, faultable_links, options.seed
                     )

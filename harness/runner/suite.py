@@ -11,6 +11,7 @@ from harness.runner.results import ScenarioResult, SuiteResult
 from harness.runner.scenario_run import RunOptions, run_scenario
 from harness.scenario import Scenario
 from harness.settings import Settings
+from harness.stack.process import ServiceStartError
 from harness.stack.stack import Stack, start_stack
 from harness.target import TargetConfig
 
@@ -29,11 +30,22 @@ def prepare_links(stack: Stack, config: TargetConfig) -> frozenset[str]:
     """
     if config.starts_process:
         return frozenset({"postgres", "redis", "stripe"})
+    if stack.backend == "containers":
+        # Toxiproxy in a container listens inside it, not on the host's fixed addresses.
+        raise ServiceStartError(
+            "a running target's [links] need the embedded or external backend, not containers"
+        )
     current = stack.toxiproxy.list()
     for link, wanted in config.links.items():
         upstream = wanted.upstream or current[link].upstream
         stack.toxiproxy.delete(link)
-        stack.toxiproxy.create(link, upstream, listen=wanted.listen)
+        try:
+            stack.toxiproxy.create(link, upstream, listen=wanted.listen)
+        except Exception as exc:  # toxiproxy-python reports a refused listen as KeyError('name')
+            raise ServiceStartError(
+                f"links.{link}: Toxiproxy cannot listen on {wanted.listen} (is the address in "
+                f"use, or not local?): {type(exc).__name__}: {exc}"
+            ) from exc
     return frozenset(config.links)
 
 

@@ -8,7 +8,7 @@
   crash (SIGKILL), restart, pause (SIGSTOP) and resume (SIGCONT).
 """
 
-from harness.target.adapter import Reply, TargetAdapter
+from harness.target.adapter import Reply, TargetAdapter, TargetNotReadyError, wait_healthy
 from harness.target.client import ContractClient
 from harness.target.config import TargetConfig, load_adapter
 from harness.target.process import ProcessFaultUnavailableError, TargetProcess
@@ -19,6 +19,8 @@ __all__ = [
     "Reply",
     "TargetAdapter",
     "TargetConfig",
+    "TargetNotReadyError",
     "TargetProcess",
     "load_adapter",
+    "wait_healthy",
 ]

@@ -6,8 +6,14 @@ other field names) is tested by writing one class that implements this protocol.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import httpx
+
+HEALTH_POLL_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -76,3 +82,28 @@ ADAPTER_MEMBERS = (
     "webhook_url",
     "aclose",
 )
+
+
+class TargetNotReadyError(RuntimeError):
+    """A running (URL) target did not report ready on ``/health`` in time."""
+
+
+async def wait_healthy(adapter: TargetAdapter, timeout_s: float) -> None:
+    """Poll ``adapter.health()`` until it answers 2xx. A running target may still be connecting
+    to its dependencies through the links the harness has just created."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            reply = await adapter.health()
+        except httpx.TransportError as exc:  # refused, reset, timed out: not serving yet
+            last = repr(exc)
+        else:
+            if reply.ok:
+                return
+            last = f"{reply.status} {str(reply.body)[:200]}"
+        if time.monotonic() >= deadline:
+            raise TargetNotReadyError(
+                f"the running target at {adapter.base_url} was not healthy within "
+                f"{timeout_s:.0f}s (startup_timeout_s); last answer: {last}"
+            )
+        await asyncio.sleep(HEALTH_POLL_S)  # readiness polling with a deadline
