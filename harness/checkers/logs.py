@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 from harness.checkers.model import Evidence, FinalState, Verdict
@@ -85,11 +87,7 @@ def check_no_pii_in_logs(history: History, state: FinalState) -> Verdict:
         for spelling in encodings(canary.value):
             spellings.add(spelling)
             by_spelling.setdefault(spelling.casefold(), canary)
-    # Longest first, so a canary containing another is matched (and masked) whole.
-    pattern = re.compile(
-        "|".join(re.escape(s) for s in sorted(spellings, key=lambda s: (-len(s), s))),
-        re.IGNORECASE,
-    )
+    pattern = trie_pattern(spellings)
     lines = state.target_log.split("\n")
     violations: list[Evidence] = []
     leaked: set[str] = set()
@@ -129,6 +127,36 @@ def check_no_pii_in_logs(history: History, state: FinalState) -> Verdict:
         f"None of {counts} leaked.",
         f"{len(leaked)} of {counts} leaked, on {plural(leaking_lines, 'line')}.",
     )
+
+
+def trie_pattern(words: Iterable[str]) -> re.Pattern[str]:
+    """One case-insensitive regex matching any of ``words``, longest first.
+
+    A flat alternation makes the regex engine try every word at every position (minutes on a
+    real log with a few thousand canaries); a trie makes each position cost one walk down it.
+    """
+    end = ""  # a key no character can be: marks the end of a word
+    root: dict[str, Any] = {}
+    for word in words:
+        node = root
+        for char in word.lower():
+            node = node.setdefault(char, {})
+        node[end] = {}
+
+    def build(node: dict[str, Any]) -> str:
+        parts: list[str] = []
+        # Follow single-child chains iteratively: long canaries must not deepen the recursion.
+        while len(node) == 1 and end not in node:
+            (char, node), *_ = node.items()
+            parts.append(re.escape(char))
+        branches = [re.escape(c) + build(child) for c, child in sorted(node.items()) if c != end]
+        if branches:
+            body = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+            # Greedy optional when a word ends here: a longer word containing it matches whole.
+            parts.append(f"(?:{body})?" if end in node else body)
+        return "".join(parts)
+
+    return re.compile(build(root), re.IGNORECASE)
 
 
 def _owner(text: str, sent: list[Canary]) -> Canary | None:

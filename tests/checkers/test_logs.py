@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import quote_plus
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from harness.checkers import Outcome, Verdict, check_no_pii_in_logs
+from harness.checkers.logs import trie_pattern
 from tests.checkers.builders import ADDRESS, EMAIL, NAME, HistoryBuilder, state
 
 
@@ -123,3 +128,33 @@ def test_an_empty_log_is_not_evidence_of_privacy() -> None:
 def test_no_checkout_means_no_canary() -> None:
     verdict = check_no_pii_in_logs(HistoryBuilder().build(), state(log=f"{EMAIL}\n"))
     assert verdict.outcome is Outcome.NOT_EXERCISED
+
+
+@given(
+    words=st.lists(st.text(alphabet='abcAB"é.@ ', min_size=1, max_size=8), min_size=1, max_size=8),
+    text=st.text(alphabet='abcAB"é.@ x', max_size=60),
+)
+def test_the_trie_pattern_finds_a_word_wherever_a_plain_search_does(
+    words: list[str], text: str
+) -> None:
+    pattern = trie_pattern(words)
+    plain = any(w.lower() in text.lower() for w in words)
+    assert (pattern.search(text) is not None) is plain
+    for match in pattern.finditer(text):
+        assert match.group(0).lower() in {w.lower() for w in words}
+
+
+def test_the_trie_pattern_prefers_the_longest_word() -> None:
+    assert trie_pattern(["Canary", "Canary Lane"]).findall("at canary lane 1") == ["canary lane"]
+
+
+def test_thousands_of_canaries_scan_a_large_log_quickly() -> None:
+    h = HistoryBuilder()
+    for i in range(1000):
+        h.checkout_invoke(f"c{i}", email=f"user{i}@canary.test", name=f"Canary Person {i:04d}")
+    log = "\n".join(f'{{"event":"request","path":"/carts/c{i}/checkout"}}' for i in range(20000))
+    started = time.perf_counter()
+    verdict = check_no_pii_in_logs(h.build(), state(log=log + "\nCANARY PERSON 0042"))
+    assert time.perf_counter() - started < 20  # a flat alternation took minutes
+    assert verdict.outcome is Outcome.FAIL
+    assert [e.ref for e in verdict.evidence] == ["20001"]
