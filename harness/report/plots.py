@@ -62,7 +62,7 @@ def _svg(fig: Figure, salt: str) -> str:
     # Namespace URIs are implied for inline SVG in HTML; dropping them keeps the page free of
     # anything that looks like a network reference. Generic ids would repeat across plots.
     svg = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", svg, count=2)
-    svg = re.sub(r' id="[A-Za-z.]+_\d+"', "", svg)
+    svg = re.sub(r' id="[A-Za-z][A-Za-z0-9.]*_\d+"', "", svg)
     return re.sub(r"\n\s*", "\n", svg)
 
 
