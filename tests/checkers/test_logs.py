@@ -84,6 +84,14 @@ def test_a_url_encoded_email_in_a_logged_stripe_request_fails() -> None:
     assert_no_pii(verdict, EMAIL, quote_plus(EMAIL))
 
 
+def test_a_form_encoded_name_fails() -> None:
+    verdict = run(f"stripe request: metadata[buyer]={quote_plus(NAME)}&mode=payment")
+    assert "+" in quote_plus(NAME)
+    assert verdict.outcome is Outcome.FAIL
+    assert verdict.evidence[0].detail.startswith("name canary Al…")
+    assert_no_pii(verdict, NAME, quote_plus(NAME))
+
+
 def test_matching_ignores_case() -> None:
     verdict = run(f"user {NAME.upper()} checked out")
     assert verdict.outcome is Outcome.FAIL

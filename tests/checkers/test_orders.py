@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from harness.checkers import (
     Outcome,
     check_amount_integrity,
@@ -253,3 +256,25 @@ def test_amount_integrity_is_not_exercised_without_orders_or_checkouts() -> None
     h = cart_history()
     h.checkout_invoke("c1")  # never answered
     assert check_amount_integrity(h.build(), state()).outcome is Outcome.NOT_EXERCISED
+
+
+@given(
+    edits=st.lists(
+        st.tuples(st.sampled_from(["mug", "tee"]), st.integers(min_value=0, max_value=9)),
+        max_size=12,
+    ),
+    error=st.integers(min_value=-2500, max_value=2500),
+)
+def test_a_checkout_passes_exactly_when_it_charges_the_last_written_cart(
+    edits: list[tuple[str, int]], error: int
+) -> None:
+    h = cart_history()
+    cart: dict[str, int] = {}
+    for sku, quantity in edits:
+        h.set_item("c1", sku, quantity)
+        cart[sku] = quantity
+    total = cart.get("mug", 0) * PRICE + cart.get("tee", 0) * 2000
+    h.checkout("c1", "cs_1", total + error)
+    verdict = check_amount_integrity(h.build(), state())
+    # Sequential ok edits leave exactly one possible cart, so any other amount is wrong.
+    assert verdict.outcome is (Outcome.PASS if error == 0 else Outcome.FAIL)
