@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.checkers.model import Evidence, FinalState, Verdict
-from harness.checkers.support import is_4xx, judged, not_exercised, op_evidence, plural
+from harness.checkers.support import every, is_4xx, judged, not_exercised, op_evidence, plural
 from harness.history import History
 
 NO_SERVER_ERRORS_ON_BAD_INPUT = "no-server-errors-on-bad-input"
@@ -41,10 +41,10 @@ def check_no_server_errors_on_bad_input(history: History, state: FinalState) -> 
             NO_SERVER_ERRORS_ON_BAD_INPUT, f"No malformed request to judge: {why}."
         )
     skipped = f"; {unanswered} unanswered not judged" if unanswered else ""
-    counts = f"{plural(answered, 'answered malformed request')}{skipped}"
     return judged(
         NO_SERVER_ERRORS_ON_BAD_INPUT,
         violations,
-        f"All {counts} got 4xx.",
-        f"{len(violations)} of {counts} did not get 4xx.",
+        f"{every(answered, 'answered malformed request').capitalize()} got 4xx{skipped}.",
+        f"{len(violations)} of {plural(answered, 'answered malformed request')} did not get 4xx"
+        f"{skipped}.",
     )

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from harness.checkers.model import Evidence, FinalState, Order, Verdict
 from harness.checkers.support import (
+    every,
     int_field,
     judged,
     not_exercised,
@@ -80,7 +81,7 @@ def check_conservation(history: History, state: FinalState) -> Verdict:
     return judged(
         CONSERVATION,
         violations,
-        f"Stock is conserved for all {plural(len(judgeable), 'sku')}{skipped}.",
+        f"Stock is conserved for {every(len(judgeable), 'sku')}{skipped}.",
         f"Stock is not conserved for {len(violations)} of {plural(len(judgeable), 'sku')}"
         f"{skipped}.",
         context,

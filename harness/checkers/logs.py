@@ -89,6 +89,8 @@ def check_no_pii_in_logs(history: History, state: FinalState) -> Verdict:
             by_spelling.setdefault(spelling.casefold(), canary)
     pattern = trie_pattern(spellings)
     lines = state.target_log.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the newline ending the last line does not start another
     violations: list[Evidence] = []
     leaked: set[str] = set()
     leaking_lines = 0

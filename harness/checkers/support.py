@@ -41,6 +41,11 @@ def plural(count: int, noun: str, plural_form: str | None = None) -> str:
     return f"{count} {noun if count == 1 else (plural_form or noun + 's')}"
 
 
+def every(count: int, noun: str, plural_form: str | None = None) -> str:
+    """ "the 1 sku" / "all 3 skus": a pass summary that reads well at any count."""
+    return f"{'the' if count == 1 else 'all'} {plural(count, noun, plural_form)}"
+
+
 def is_4xx(status: int | None) -> bool:
     return status is not None and 400 <= status < 500
 

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from harness.checkers.model import Evidence, FinalState, Verdict
 from harness.checkers.support import (
+    every,
     is_4xx,
     judged,
     not_exercised,
@@ -73,7 +74,7 @@ def check_authentic_webhooks_only(history: History, state: FinalState) -> Verdic
     return judged(
         AUTHENTIC_WEBHOOKS_ONLY,
         violations,
-        f"All {counts} got 4xx and no order rests on forged evidence{skipped}.",
+        f"{every(answered, 'answered tampered delivery', 'answered tampered deliveries').capitalize()} got 4xx and no order rests on forged evidence{skipped}.",
         f"{rejected_badly} of {counts} not answered 4xx and "
         f"{plural(forged_orders, 'order')} on forged evidence{skipped}.",
     )
