@@ -245,5 +245,44 @@ def run(
     )
 
 
+@app.command("selftest")
+def selftest(
+    bug: Annotated[
+        list[str] | None, typer.Option("--bug", "-b", help="Zoo member (repeatable; default: all).")
+    ] = None,
+    scenario: Annotated[
+        list[str] | None, typer.Option("--scenario", "-s", help="Scenario name (repeatable).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for the workload (default: random).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder (default: reports/selftest-<time>).")
+    ] = None,
+    scenarios_dir: Annotated[
+        Path | None, typer.Option(help="Scenario library folder (default: scenarios/).")
+    ] = None,
+    lanes: Annotated[
+        int, typer.Option(min=1, max=8, help="Members run side by side, each lane its own stack.")
+    ] = 2,
+) -> None:
+    """Run the suite against every bug-zoo member; exit 1 if a bug escapes or the control alarms."""
+    from harness.selftest.cli import selftest_command
+
+    _settings()  # a configuration error is reported here, before any lane starts
+    raise typer.Exit(
+        selftest_command(
+            bugs=bug or [],
+            scenarios=scenario or [],
+            seed=seed,
+            out=out,
+            scenarios_dir=scenarios_dir,
+            lanes=lanes,
+            console=console,
+            err=err,
+        )
+    )
+
+
 def main() -> None:
     app()

@@ -1,0 +1,182 @@
+"""``checkout-chaos selftest``: the zoo through the suite, the matrix on screen and in JSON."""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from harness.scenario import ScenarioError, load_library, select
+from harness.scenario.library import DEFAULT_LIBRARY
+from harness.selftest.matrix import Cell, Matrix, MemberRun
+from harness.selftest.runner import run_selftest
+from harness.selftest.zoo import members as zoo_members
+
+REPORTS = Path("reports")
+
+# Short codes keep an 18-column matrix readable; the legend under it spells them out.
+CODES = {
+    "conservation": "CON",
+    "no-oversell": "OVR",
+    "exactly-once-order": "ORD",
+    "one-session-per-cart": "SES",
+    "refund-exactly-once": "REF",
+    "amount-integrity": "AMT",
+    "authentic-webhooks-only": "SIG",
+    "no-pii-in-logs": "PII",
+    "convergence": "CNV",
+    "no-server-errors-on-bad-input": "5XX",
+}
+
+
+def _cell_text(cell: Cell | None, is_control: bool) -> str:
+    if cell is None:
+        return ""
+    if cell.error is not None:
+        return "[yellow]ERR[/]"
+    if not cell.violated:
+        return "[dim]·[/]"
+    codes = " ".join(CODES.get(v, v) for v in cell.violated)
+    return f"[red]{codes}[/]" if is_control else f"[green]{codes}[/]"
+
+
+def matrix_table(matrix: Matrix) -> Table:
+    table = Table(title="detection matrix (member x scenario: invariants violated)")
+    table.add_column("member")
+    for n, _ in enumerate(matrix.scenarios, start=1):
+        table.add_column(str(n), justify="center")
+    for run in matrix.runs:
+        label = f"[bold]{run.member}[/]" if run.is_control else run.member
+        table.add_row(
+            label,
+            *(_cell_text(matrix.cell(run.member, s), run.is_control) for s in matrix.scenarios),
+        )
+    return table
+
+
+def summary_table(matrix: Matrix) -> Table:
+    table = Table(title="time to first detection")
+    for column in ("member", "caught by (scenario: invariants)", "first", "verdict"):
+        table.add_column(column)
+    number = {s: n for n, s in enumerate(matrix.scenarios, start=1)}
+    for run in matrix.runs:
+        first = run.first_detection_s
+        caught = " ".join(
+            f"{number[c.scenario]}:{'/'.join(CODES.get(v, v) for v in c.violated)}"
+            for c in run.catching
+        )
+        if run.is_control:
+            verdict = "[green]clean[/]" if run.ok else "[red]FALSE ALARM / ERROR[/]"
+        else:
+            verdict = "[green]detected[/]" if run.detected else "[red]UNDETECTED[/]"
+        table.add_row(
+            run.member, caught or "-", "-" if first is None else f"{first:.1f} s", verdict
+        )
+    return table
+
+
+def print_matrix(matrix: Matrix, console: Console) -> None:
+    console.print(matrix_table(matrix))
+    console.print(
+        "scenarios: " + "; ".join(f"{n} {s}" for n, s in enumerate(matrix.scenarios, start=1))
+    )
+    console.print(
+        "invariants: "
+        + "; ".join(f"{code} {name}" for name, code in CODES.items())
+        + "; ERR run broke"
+    )
+    console.print(summary_table(matrix))
+    median = matrix.median_first_detection_s
+    caught = len(matrix.bugs) - len(matrix.undetected)
+    console.print(
+        f"bugs detected: {caught} of {len(matrix.bugs)}"
+        + (f" (undetected: {', '.join(matrix.undetected)})" if matrix.undetected else "")
+    )
+    console.print(
+        "median time to first detection: " + ("n/a" if median is None else f"{median:.1f} s")
+    )
+    control = matrix.control
+    if control is not None:
+        if control.ok:
+            console.print("control: [green]clean[/] (zero false alarms)")
+        else:
+            alarms = "; ".join(
+                f"{c.scenario}: {c.error or ', '.join(c.violated)}"
+                for c in control.cells
+                if c.detected or c.error
+            )
+            console.print(f"control: [red]not clean[/]: {alarms}")
+    console.print(f"total runtime: {matrix.total_s:.1f} s in {matrix.lanes} lane(s)")
+
+
+def selftest_command(
+    *,
+    bugs: list[str],
+    scenarios: list[str],
+    seed: int | None,
+    out: Path | None,
+    scenarios_dir: Path | None,
+    lanes: int,
+    console: Console,
+    err: Console,
+) -> int:
+    try:
+        chosen = select(load_library(scenarios_dir or DEFAULT_LIBRARY), scenarios)
+        members = zoo_members(bugs)
+    except (ScenarioError, ValueError) as exc:
+        err.print(f"[red]{exc}[/]")
+        return 2
+    names = [s.name for s in chosen]
+    seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**31)
+    out_dir = out or REPORTS / f"selftest-{time.strftime('%Y%m%d-%H%M%S')}"
+    console.print(
+        f"checkout-chaos selftest: {len(members)} member(s) x {len(names)} scenario(s), "
+        f"seed {seed}, {lanes} lane(s)"
+    )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("starting the stacks", total=len(members) * len(names))
+
+        def on_cell(run: MemberRun, cell: Cell) -> None:
+            progress.advance(task)
+            progress.update(task, description=f"{run.member}: {cell.scenario}")
+
+        def on_member(run: MemberRun) -> None:
+            first = run.first_detection_s
+            if run.is_control:
+                verdict = "[green]clean[/]" if run.ok else "[red]NOT CLEAN[/]"
+            elif first is not None:
+                verdict = f"[green]detected[/] after {first:.1f} s"
+            else:
+                verdict = "[red]UNDETECTED[/]"
+            progress.console.print(
+                f"{run.member}: {verdict} ({run.duration_s:.0f} s, lane {run.lane})"
+            )
+
+        matrix = run_selftest(
+            members,
+            names,
+            seed=seed,
+            out_dir=out_dir,
+            lanes=lanes,
+            scenarios_dir=scenarios_dir,
+            on_cell=on_cell,
+            on_member=on_member,
+        )
+    print_matrix(matrix, console)
+    matrix.write(out_dir / "selftest.json")
+    console.print(f"matrix: {out_dir / 'selftest.json'}")
+    for run in matrix.runs:
+        for cell in run.errors:
+            console.print(f"  [yellow]{run.member} / {cell.scenario}: {cell.error}[/]")
+    return 0 if matrix.passed else 1

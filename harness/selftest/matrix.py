@@ -1,0 +1,165 @@
+"""The detection matrix: bug x scenario, each cell the invariants that scenario found violated."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One scenario's run against one member."""
+
+    scenario: str
+    violated: tuple[str, ...]
+    error: str | None  # the run broke (not an invariant): neither a detection nor a pass
+    duration_s: float
+    finished_at_s: float  # seconds since the start of this member's run
+
+    @property
+    def detected(self) -> bool:
+        return bool(self.violated)
+
+
+@dataclass
+class MemberRun:
+    member: str
+    summary: str
+    is_control: bool
+    cells: list[Cell] = field(default_factory=list)
+    duration_s: float = 0.0
+    lane: int = 0
+
+    @property
+    def detected(self) -> bool:
+        return any(c.detected for c in self.cells)
+
+    @property
+    def errors(self) -> list[Cell]:
+        return [c for c in self.cells if c.error is not None]
+
+    @property
+    def first_detection_s(self) -> float | None:
+        """Seconds from the start of the member's run until the first flagging scenario ended."""
+        times = [c.finished_at_s for c in self.cells if c.detected]
+        return min(times) if times else None
+
+    @property
+    def catching(self) -> list[Cell]:
+        return [c for c in self.cells if c.detected]
+
+    @property
+    def ok(self) -> bool:
+        """The control: clean and unbroken. A bug: caught by at least one scenario."""
+        if self.is_control:
+            return not self.detected and not self.errors
+        return self.detected
+
+
+@dataclass
+class Matrix:
+    scenarios: list[str]
+    runs: list[MemberRun]
+    seed: int
+    lanes: int
+    total_s: float = 0.0
+
+    @property
+    def control(self) -> MemberRun | None:
+        return next((r for r in self.runs if r.is_control), None)
+
+    @property
+    def bugs(self) -> list[MemberRun]:
+        return [r for r in self.runs if not r.is_control]
+
+    @property
+    def undetected(self) -> list[str]:
+        return [r.member for r in self.bugs if not r.detected]
+
+    @property
+    def median_first_detection_s(self) -> float | None:
+        times = [t for r in self.bugs if (t := r.first_detection_s) is not None]
+        return statistics.median(times) if times else None
+
+    @property
+    def control_clean(self) -> bool:
+        control = self.control
+        return control is None or control.ok
+
+    @property
+    def passed(self) -> bool:
+        return not self.undetected and self.control_clean
+
+    def cell(self, member: str, scenario: str) -> Cell | None:
+        run = next((r for r in self.runs if r.member == member), None)
+        if run is None:
+            return None
+        return next((c for c in run.cells if c.scenario == scenario), None)
+
+    def to_json(self) -> dict[str, Any]:
+        median = self.median_first_detection_s
+        return {
+            "seed": self.seed,
+            "lanes": self.lanes,
+            "total_s": round(self.total_s, 1),
+            "scenarios": self.scenarios,
+            "passed": self.passed,
+            "control_clean": self.control_clean,
+            "undetected": self.undetected,
+            "median_first_detection_s": None if median is None else round(median, 1),
+            "members": [
+                {
+                    "member": r.member,
+                    "summary": r.summary,
+                    "control": r.is_control,
+                    "detected": r.detected,
+                    "first_detection_s": (
+                        None if r.first_detection_s is None else round(r.first_detection_s, 1)
+                    ),
+                    "duration_s": round(r.duration_s, 1),
+                    "cells": [
+                        {**asdict(c), "violated": list(c.violated)}
+                        | {"duration_s": round(c.duration_s, 2)}
+                        | {"finished_at_s": round(c.finished_at_s, 2)}
+                        for c in r.cells
+                    ],
+                }
+                for r in self.runs
+            ],
+            "report_section": self.report_section(),
+        }
+
+    def report_section(self) -> dict[str, Any]:
+        """What the HTML report can show without knowing the matrix's internals."""
+        median = self.median_first_detection_s
+        caught = len(self.bugs) - len(self.undetected)
+        control = self.control
+        return {
+            "title": "Bug zoo: does the harness catch the bugs it exists for?",
+            "headline": (
+                f"{caught} of {len(self.bugs)} bugs detected; control "
+                f"{'clean' if self.control_clean else 'raised false alarms'}; median time to "
+                f"first detection {'n/a' if median is None else f'{median:.1f} s'}"
+            ),
+            "rows": [
+                {
+                    "member": r.member,
+                    "summary": r.summary,
+                    "caught_by": {c.scenario: list(c.violated) for c in r.catching},
+                    "first_detection_s": (
+                        None if r.first_detection_s is None else round(r.first_detection_s, 1)
+                    ),
+                }
+                for r in self.runs
+            ],
+            "false_alarms": (
+                {c.scenario: list(c.violated) for c in control.catching} if control else {}
+            ),
+        }
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json(), indent=2))
