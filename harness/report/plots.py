@@ -7,6 +7,7 @@ is touched and reports can be written from any thread.
 from __future__ import annotations
 
 import io
+import itertools
 import random
 import re
 from collections import defaultdict
@@ -15,7 +16,8 @@ import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, PathPatch
+from matplotlib.path import Path
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from harness.history import FAULT_PROCESS, History, OpType
@@ -30,9 +32,11 @@ from harness.report.data import (
     spans,
 )
 
-# Beyond these, bars/points are sampled (ok ones first) so each SVG stays a few tens of KB.
-MAX_BARS = 400
-MAX_POINTS_PER_KIND = 60
+# Beyond these, bars/points are sampled so each SVG stays a few tens of KB; past MAX_VECTOR_BARS
+# the bars are embedded as one raster image (a data: URI inside the SVG), whose size is bounded.
+MAX_BARS = 5000
+MAX_VECTOR_BARS = 600
+MAX_POINTS_PER_KIND = 50
 MAX_LANES = 60  # processes drawn on the timeline; the rest are folded away and said so
 
 COLOURS = {OpType.OK: "#2e9d4a", OpType.FAIL: "#d62f2f", OpType.INFO: "#f0a020"}
@@ -47,7 +51,9 @@ def _text(s: str, limit: int = 40) -> str:
 
 
 def _svg(fig: Figure, salt: str) -> str:
-    """The figure as an SVG element ready to inline in HTML (no prolog, DTD or namespaces)."""
+    """The figure as an SVG element ready to inline in HTML (no prolog, DTD or namespaces).
+
+    Coordinates are cut to 0.1 pt: invisible at this size, and about half the bytes."""
     FigureCanvasAgg(fig)
     buf = io.StringIO()
     # Text stays text (smaller, selectable); the salt keeps ids of different plots distinct.
@@ -63,7 +69,13 @@ def _svg(fig: Figure, salt: str) -> str:
     # anything that looks like a network reference. Generic ids would repeat across plots.
     svg = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", svg, count=2)
     svg = re.sub(r' id="[A-Za-z][A-Za-z0-9.]*_\d+"', "", svg)
+    svg = re.sub(r'd="([^"]*)"', lambda m: 'd="' + _short_path(m.group(1)) + '"', svg)
+    svg = re.sub(r' ([xy])="(-?\d+\.\d)\d*"', r' \1="\2"', svg)  # marker positions likewise
     return re.sub(r"\n\s*", "\n", svg)
+
+
+def _short_path(d: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"(\.\d)\d+", r"\1", d)).strip()
 
 
 def _margins(fig: Figure, left_in: float, right_in: float, top_in: float, bottom_in: float) -> None:
@@ -91,11 +103,12 @@ def _shade_faults(ax: Axes, windows: list[FaultWindow], end_s: float, label: boo
         ax.axvspan(w.start_s, max(stop, w.start_s + end_s * 0.002), color=FAULT_COLOUR, alpha=0.18)
         if label:
             suffix = "" if w.end_s is not None else " (never healed)"
-            ax.text(
-                w.start_s,
-                1.0 + 0.04 * (i % 3),  # staggered so overlapping windows' names stay legible
+            ax.annotate(
                 _text(w.name) + suffix,
-                transform=ax.get_xaxis_transform(),
+                xy=(w.start_s, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(0, 2 + 9 * (i % 3)),  # staggered so overlapping windows' names stay legible
+                textcoords="offset points",
                 fontsize=7,
                 color="#444",
                 va="bottom",
@@ -103,15 +116,28 @@ def _shade_faults(ax: Axes, windows: list[FaultWindow], end_s: float, label: boo
 
 
 def _sample(items: list[Span], limit: int, seed: int = 0) -> list[Span]:
-    """At most ``limit`` spans: every fail/info first (they matter), then ok ones at random."""
+    """At most ``limit`` spans, chosen at random but with fail/info ones (what a reader looks
+    for) given up to half the budget, so they are never crowded out by thousands of oks."""
     if len(items) <= limit:
         return items
     rare = [s for s in items if s.outcome is not OpType.OK]
     common = [s for s in items if s.outcome is OpType.OK]
     rng = random.Random(seed)  # deterministic: the same history draws the same picture
-    if len(rare) >= limit:
-        return sorted(rng.sample(rare, limit), key=lambda s: s.index)
-    return sorted(rare + rng.sample(common, limit - len(rare)), key=lambda s: s.index)
+    n_rare = min(len(rare), max(limit // 2, limit - len(common)))
+    chosen = rng.sample(rare, n_rare) + rng.sample(common, min(len(common), limit - n_rare))
+    return sorted(chosen, key=lambda s: s.index)
+
+
+def _rectangles(items: list[tuple[float, float, int]], height: float = 0.7) -> Path:
+    """All bars of one colour as a single compound path: one SVG element instead of one per bar,
+    about a third of the bytes."""
+    half = height / 2
+    vertices: list[tuple[float, float]] = []
+    for x, w, row in items:
+        vertices += [(x, row - half), (x + w, row - half), (x + w, row + half), (x, row + half)]
+        vertices.append((x, row - half))
+    codes = [Path.MOVETO, Path.LINETO, Path.LINETO, Path.LINETO, Path.CLOSEPOLY] * len(items)
+    return Path(vertices, codes)
 
 
 def timeline_svg(history: History, salt: str = "timeline") -> str:
@@ -137,14 +163,11 @@ def timeline_svg(history: History, salt: str = "timeline") -> str:
         stop = s.end_s if s.end_s is not None else end_s
         bars[s.outcome].append((s.start_s, max(stop - s.start_s, min_width), row[s.process]))
     for outcome, items in bars.items():
-        ax.barh(
-            [r for _, _, r in items],
-            [w for _, w, _ in items],
-            left=[x for x, _, _ in items],
-            height=0.7,
-            color=COLOURS[outcome],
-            linewidth=0,
+        patch = PathPatch(
+            _rectangles(items), facecolor=COLOURS[outcome], linewidth=0, antialiased=False
         )
+        patch.set_rasterized(len(drawn) > MAX_VECTOR_BARS)
+        ax.add_patch(patch)
     windows = fault_windows(history)
     _shade_faults(ax, windows, end_s, label=True)
     labels = [_text(p, 16) for p in lanes]
@@ -160,14 +183,15 @@ def timeline_svg(history: History, salt: str = "timeline") -> str:
     notes = []
     if len(drawn) < len(all_spans):
         notes.append(
-            f"{len(drawn)} of {len(all_spans)} operations drawn (sampled; all fail/info kept first)"
+            f"{len(drawn)} of {len(all_spans)} operations drawn (a random sample;"
+            " fail/info ones over-represented)"
         )
     if folded:
         notes.append(f"{folded} processes not shown")
     if notes:
-        ax.set_title("; ".join(notes), fontsize=7, loc="left", pad=18 if windows else 4)
-    top = 0.2 + (0.25 if windows else 0.0) + (0.15 if notes else 0.0)
-    _margins(fig, _label_width_in(labels, 7), 0.9, top, 0.45)
+        fig.text(0.01, 0.01, "; ".join(notes), fontsize=7, color="#444", va="bottom")
+    top = 0.15 + 0.13 * min(len(windows), 3)
+    _margins(fig, _label_width_in(labels, 7), 0.9, top, 0.6 if notes else 0.45)
     return _svg(fig, salt)
 
 
@@ -235,21 +259,24 @@ def convergence_svg(history: History, salt: str = "convergence") -> str | None:
     end_s = max(end_time(history), 1e-3)
     _shade_faults(ax, fault_windows(history), end_s, label=False)
     times = [o.time_s for o in seen]
-    for status in statuses:
-        counts = [o.counts.get(status, 0) for o in seen]
-        ax.step(
-            times,
-            counts,
-            where="post",
-            marker="o",
-            markersize=3,
-            label=_text(status, 20),
-            color=STATUS_COLOURS.get(status),
-        )
+    # Each answer holds until the next one; the last is drawn for one typical poll interval.
+    gaps = sorted(b - a for a, b in itertools.pairwise(times))
+    tail = gaps[len(gaps) // 2] if gaps else end_s * 0.02
+    xs = [*times, times[-1] + tail]
+    layers = [[o.counts.get(st, 0) for o in seen] for st in statuses]
+    ax.stackplot(
+        xs,
+        *[[*layer, layer[-1]] for layer in layers],
+        labels=[_text(st, 20) for st in statuses],
+        colors=[STATUS_COLOURS.get(st, "#999") for st in statuses],
+        step="post",
+        alpha=0.85,
+    )
+    end_s = max(end_s, xs[-1])
     ax.set_xlim(0, end_s * 1.01)
     ax.set_ylim(bottom=0)
     ax.set_xlabel("time (s)")
-    ax.set_ylabel("orders")
+    ax.set_ylabel("orders (stacked)")
     ax.set_title(f"{len(seen)} observation(s)", fontsize=7, loc="left")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
     _margins(fig, 0.6, 1.1, 0.15, 0.45)

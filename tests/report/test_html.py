@@ -17,14 +17,19 @@ from harness.runner.results import SuiteResult
 from tests.report.builders import EVIL, mixed_suite
 
 
-@pytest.fixture
-def written(tmp_path: Path) -> tuple[SuiteResult, str]:
+def _write(tmp_path: Path) -> tuple[SuiteResult, str]:
     suite = mixed_suite(tmp_path)
     for s in suite.scenarios:
         s.write()  # history.jsonl and result.json, as the runner leaves them
     page = write_reports(suite)
     assert page == tmp_path / "index.html"
     return suite, page.read_text()
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[SuiteResult, str]:
+    """Written once: the tests below only read it (plotting is the slow part)."""
+    return _write(tmp_path_factory.mktemp("run"))
 
 
 def _matrix(html: str) -> str:
@@ -155,8 +160,8 @@ def test_template_is_packaged_with_the_code() -> None:
     assert "<!DOCTYPE html>" in template.read_text()
 
 
-def test_a_saved_run_rerenders_the_same_summary(written: tuple[SuiteResult, str]) -> None:
-    suite, _ = written
+def test_a_saved_run_rerenders_the_same_summary(tmp_path: Path) -> None:
+    suite, _ = _write(tmp_path)
     before = json.loads((suite.out_dir / "summary.json").read_text())
     loaded = load_suite(suite.out_dir)
     write_reports(loaded)

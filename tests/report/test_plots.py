@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from harness.history import History, OpType
-from harness.report import plots
+from harness.report import data, plots
 from tests.report.builders import EVIL, Ops, reindexed, rich_history
 
 
@@ -80,21 +80,27 @@ def test_huge_histories_are_sampled_and_stay_small() -> None:
     _is_svg(timeline)
     assert f"{plots.MAX_BARS} of 6000 operations drawn" in timeline
     assert len(timeline) < 120_000
+    assert "<image" in timeline  # past MAX_VECTOR_BARS the bars are one embedded raster
+    assert "data:image/png;base64," in timeline
+    assert "<image" not in plots.timeline_svg(rich_history())  # small histories stay vector
     latency = plots.latency_svg(history)
     assert "points sampled" in latency
     assert len(latency) < 80_000
 
 
-def test_sampling_keeps_every_failure() -> None:
+def test_sampling_keeps_failures_without_crowding_out_oks() -> None:
     ops = Ops()
     for i in range(3000):
         outcome = OpType.INFO if i % 100 == 0 else OpType.OK
         ops.call(f"w{i % 8}", "checkout", i * 0.01, i * 0.01 + 0.005, outcome)
-    spans = plots.spans(reindexed(ops.history()))
+    spans = data.spans(reindexed(ops.history()))
     drawn = plots._sample(spans, 100)
     assert len(drawn) == 100
     assert sum(1 for s in drawn if s.outcome is OpType.INFO) == 30
     assert drawn == sorted(drawn, key=lambda s: s.index)
+    mostly_failures = [s for s in spans if s.outcome is OpType.INFO] * 10
+    drawn = plots._sample(mostly_failures + spans[1:99], 100)
+    assert sum(1 for s in drawn if s.outcome is OpType.OK) == 50  # half the budget at most
 
 
 def test_plot_ids_differ_between_plots() -> None:
