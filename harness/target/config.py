@@ -1,23 +1,32 @@
-"""Target configuration: a TOML file naming how to reach (or start) the service under test.
+"""Target configuration: a TOML file naming how to start (or reach) the service under test.
+
+A command target: the harness starts it per scenario with the contract's environment.
 
 ```toml
 name = "reference"
-command = ["{python}", "-m", "reference_impl"]   # started by the harness with the contract's env
-# base_url = "http://127.0.0.1:8000"             # ...or a service that is already running
+command = ["{python}", "-m", "reference_impl"]   # {python}: the harness's own interpreter
+cwd = "."                                         # relative to this file
 adapter = "contract"                              # or "package.module:ClassName"
 stripe_secret_key = "sk_test_checkoutchaos"
+
+[env]                                             # extra environment
+LOG_LEVEL = "info"
+```
+
+A running (URL) target: started by you; it reaches Stripe (and, optionally, its database and
+Redis) through proxies the harness creates on fixed addresses, so those links can be faulted.
+
+```toml
+base_url = "http://127.0.0.1:8000"
+admin_token = "the ADMIN_TOKEN it was started with"
+webhook_secret = "whsec_the STRIPE_WEBHOOK_SECRET it was started with"
 allowed_hosts = []                                # loopback only unless named here
 
-[env]                                             # extra environment for a command target
-LOG_LEVEL = "info"
-
-# A running (URL) target reaches Stripe and, optionally, its database and Redis through proxies
-# that listen on fixed addresses, so the harness can fault those links too.
-[links.stripe]
+[links.stripe]                                    # required: its STRIPE_API_BASE
 listen = "127.0.0.1:12111"
-[links.redis]
+[links.redis]                                     # optional: its REDIS_URL points here
 listen = "127.0.0.1:16379"
-upstream = "127.0.0.1:6379"
+upstream = "127.0.0.1:6379"                       # where the real Redis listens
 ```
 """
 
@@ -97,6 +106,13 @@ class TargetConfig(BaseModel):
             raise ValueError("give exactly one of 'command' (start it) or 'base_url' (running)")
         if self.command is not None and not self.command:
             raise ValueError("'command' is empty")
+        # Refused rather than ignored: each of these would silently do nothing.
+        if self.command is not None and self.links:
+            raise ValueError(
+                "'links' are for a running target (base_url); the harness links a command target"
+            )
+        if self.base_url is not None and (self.env or self.cwd is not None):
+            raise ValueError("'env' and 'cwd' apply to a command target, not a running base_url")
         if self.base_url is not None:
             if self.admin_token is None or self.webhook_secret is None:
                 raise ValueError(

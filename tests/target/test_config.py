@@ -189,3 +189,13 @@ def test_the_cli_reports_a_missing_target_file(tmp_path: Path) -> None:
     assert run.returncode == 2
     assert "does not exist" in run.output
     assert "Traceback" not in run.output
+
+
+def test_settings_for_the_other_kind_of_target_are_refused_not_ignored() -> None:
+    links = {"stripe": {"listen": "127.0.0.1:1"}}
+    [(_, message)] = errors_of({"command": ["x"], "links": links})
+    assert "'links' are for a running target" in message
+    [(_, message)] = errors_of({**URL_TARGET, "env": {"A": "b"}})
+    assert "'env' and 'cwd' apply to a command target" in message
+    [(_, message)] = errors_of({**URL_TARGET, "cwd": "."})
+    assert "'env' and 'cwd' apply to a command target" in message
