@@ -21,6 +21,8 @@ from harness.target.process import ProcessFaultUnavailableError, TargetProcess
 
 log = logging.getLogger(__name__)
 
+INJECT_TIMEOUT_S = 30.0  # an injection (a Toxiproxy call, a restart) that takes longer has failed
+
 
 class FaultUnavailableError(RuntimeError):
     """The scenario asks for a fault this target or stack cannot take (e.g. SIGKILL of a URL)."""
@@ -67,6 +69,7 @@ class Nemesis:
 
     def start(self) -> None:
         self.check_available()
+        self.expect_marks()
         self._tasks = [asyncio.create_task(self._run(i, s)) for i, s in enumerate(self.specs)]
 
     async def _inject(self, spec: FaultSpec) -> Callable[[], None]:
@@ -98,10 +101,21 @@ class Nemesis:
         await asyncio.to_thread(target.pause)
         return target.resume
 
-    async def _wait_start(self, spec: FaultSpec, period_index: int) -> None:
+    def _start_mark(self, spec: FaultSpec) -> str | None:
+        """Where the workload must wait for this fault's injection (None: a timed start)."""
         schedule = spec.schedule
-        if period_index > 0 and schedule.period_s is not None:
-            return
+        if schedule.at_s:
+            return None
+        if schedule.at_phase is not None:
+            return schedule.at_phase
+        if schedule.at_step is not None:
+            return f"step:{schedule.at_step}"
+        return None
+
+    async def _wait_start(self, spec: FaultSpec, cycle: int) -> None:
+        schedule = spec.schedule
+        if cycle > 0:
+            return  # a periodic fault's later cycles follow its period
         if schedule.at_phase is not None:
             await self.env.phases.wait_phase(schedule.at_phase)
         elif schedule.at_step is not None:
@@ -118,30 +132,58 @@ class Nemesis:
         else:
             await asyncio.Event().wait()  # until the workload ends and heal_all cancels us
 
+    def expect_marks(self) -> None:
+        """Register, before the workload starts, the phases at which it must wait for faults."""
+        for spec in self.specs:
+            start = self._start_mark(spec)
+            if start is not None:
+                self.env.phases.expect(start)
+            if spec.schedule.until_phase is not None:
+                self.env.phases.expect(spec.schedule.until_phase)
+
     async def _run(self, index: int, spec: FaultSpec) -> None:
         schedule = spec.schedule
-        for cycle in range(schedule.count):
-            await self._wait_start(spec, cycle)
-            value = {
-                "name": spec.label,
-                "kind": spec.kind,
-                "link": spec.link,
-                "params": dict(spec.params),
-                "cycle": cycle,
-            }
-            invoke = self.env.history.invoke(FAULT_PROCESS, "start_fault", value)
-            self._active[index] = await self._inject(spec)
-            async with self._injected:
-                self._started.add(index)
-                self._injected.notify_all()
-            self.env.history.complete(invoke, OpType.OK, value)
-            try:
-                await self._wait_stop(spec)
-            finally:
-                await self._heal(index, spec, cycle)
-            if schedule.period_s is not None and cycle + 1 < schedule.count:
-                assert schedule.duration_s is not None
-                await asyncio.sleep(schedule.period_s - schedule.duration_s)  # the period
+        # The marks the workload waits at for this fault; each is released exactly once, even if
+        # the fault fails to inject, so a broken fault can never hang the workload.
+        holds = [m for m in (self._start_mark(spec), schedule.until_phase) if m is not None]
+
+        async def release(mark: str | None) -> None:
+            if mark is not None and mark in holds:
+                holds.remove(mark)
+                await self.env.phases.acted(mark)
+
+        try:
+            for cycle in range(schedule.count):
+                try:
+                    await self._wait_start(spec, cycle)
+                    value = {
+                        "name": spec.label,
+                        "kind": spec.kind,
+                        "link": spec.link,
+                        "params": dict(spec.params),
+                        "cycle": cycle,
+                    }
+                    invoke = self.env.history.invoke(FAULT_PROCESS, "start_fault", value)
+                    self._active[index] = await asyncio.wait_for(
+                        self._inject(spec), INJECT_TIMEOUT_S
+                    )
+                    self.env.history.complete(invoke, OpType.OK, value)
+                    async with self._injected:
+                        self._started.add(index)
+                        self._injected.notify_all()
+                finally:
+                    await release(self._start_mark(spec))
+                try:
+                    await self._wait_stop(spec)
+                finally:
+                    await self._heal(index, spec, cycle)
+                    await release(schedule.until_phase)
+                if schedule.period_s is not None and cycle + 1 < schedule.count:
+                    assert schedule.duration_s is not None
+                    await asyncio.sleep(schedule.period_s - schedule.duration_s)  # the period
+        finally:
+            for mark in list(holds):
+                await release(mark)
 
     async def _heal(self, index: int, spec: FaultSpec, cycle: int) -> None:
         heal = self._active.pop(index, None)

@@ -30,7 +30,7 @@ async def webhook_attacks(ctx: WorkloadContext, raw: dict[str, Any]) -> None:
     if not ctx.products:
         raise ValueError("webhook_attacks needs a product to put in the attacked carts")
     sku = ctx.products[0].sku
-    ctx.phases.announce("attack-setup")
+    await ctx.phases.announce("attack-setup")
     targets: list[str] = []
     for n in range(params.sessions):
         process = ctx.worker()
@@ -61,7 +61,7 @@ async def webhook_attacks(ctx: WorkloadContext, raw: dict[str, Any]) -> None:
             session_id = str(reply.field("checkout_session_id"))
             ctx.sessions[session_id] = cart_id
             targets.append(session_id)
-    ctx.phases.announce("attack")
+    await ctx.phases.announce("attack")
     for session_id in targets:
         session = ctx.simulator.ledger.session(session_id)
         for kind in params.kinds:
@@ -84,4 +84,4 @@ async def webhook_attacks(ctx: WorkloadContext, raw: dict[str, Any]) -> None:
                     },
                     partial(ctx.adapter.deliver_webhook, payload, header),
                 )
-    ctx.phases.announce("attack-done")
+    await ctx.phases.announce("attack-done")

@@ -122,7 +122,7 @@ async def bad_input(ctx: WorkloadContext, raw: dict[str, Any]) -> None:
     sku = ctx.products[0].sku
     user = ctx.user(2000)
     process = ctx.worker()
-    ctx.phases.announce("bad-input")
+    await ctx.phases.announce("bad-input")
     reply_cart = await ctx.adapter.create_cart(user)  # a real cart to aim at (not judged)
     cart_id = str(reply_cart.field("cart_id") or f"missing-{ctx.run_id}")
     for _ in range(params.rounds):

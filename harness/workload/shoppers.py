@@ -92,7 +92,7 @@ async def shoppers(ctx: WorkloadContext, raw: dict[str, Any]) -> None:
     buyers = [Buyer(n, ctx.user(n)) for n in range(params.buyers)]
 
     # Stage 1: carts.
-    ctx.phases.announce("carts")
+    await ctx.phases.announce("carts")
 
     async def fill(buyer: Buyer) -> None:
         process = ctx.worker()
@@ -117,7 +117,7 @@ async def shoppers(ctx: WorkloadContext, raw: dict[str, Any]) -> None:
     await bounded(params.concurrency, [partial(fill, b) for b in buyers])
 
     # Stage 2: checkouts; duplicates of one cart are fired together, as a double click is.
-    ctx.phases.announce("checkout")
+    await ctx.phases.announce("checkout")
 
     async def check_out(buyer: Buyer, copy: int) -> None:
         if buyer.cart_id is None:
@@ -145,7 +145,7 @@ async def shoppers(ctx: WorkloadContext, raw: dict[str, Any]) -> None:
     )
 
     # Stage 3: the customers pay (or walk away) at Stripe.
-    ctx.phases.announce("pay")
+    await ctx.phases.announce("pay")
 
     async def pay(buyer: Buyer) -> None:
         session_id = buyer.session_id
@@ -182,13 +182,13 @@ async def shoppers(ctx: WorkloadContext, raw: dict[str, Any]) -> None:
         )
 
     await bounded(params.concurrency, [partial(pay, b) for b in buyers])
-    ctx.phases.announce("paid")
+    await ctx.phases.announce("paid")
     await _settle(ctx, params.settle_s)
 
     # Stage 4: what production adds after payment: storms of redeliveries, late events.
     paid = [b for b in buyers if b.session_id is not None and params.pay != "none"]
     if params.redeliver:
-        ctx.phases.announce("redeliver")
+        await ctx.phases.announce("redeliver")
 
         async def storm(buyer: Buyer) -> None:
             assert buyer.session_id is not None
@@ -201,7 +201,7 @@ async def shoppers(ctx: WorkloadContext, raw: dict[str, Any]) -> None:
         await bounded(params.concurrency, [partial(storm, b) for b in paid])
         await _settle(ctx, params.settle_s)
     if params.late_expired_event:
-        ctx.phases.announce("late-events")
+        await ctx.phases.announce("late-events")
 
         async def late(buyer: Buyer) -> None:
             assert buyer.session_id is not None
@@ -221,4 +221,4 @@ async def shoppers(ctx: WorkloadContext, raw: dict[str, Any]) -> None:
             )
 
         await bounded(params.concurrency, [partial(late, b) for b in paid])
-    ctx.phases.announce("done")
+    await ctx.phases.announce("done")

@@ -56,12 +56,11 @@ def test_a_fault_waits_for_its_phase_and_heals_at_the_next(
         nemesis, phases, _ = nemesis_for(healed, sim, spec)
         nemesis.start()
         seen = [await asyncio.to_thread(redis_answers, healed)]  # before "pay": up
-        phases.announce("pay")
-        await nemesis.wait_injected(1)
+        await phases.announce("pay")  # returns once the fault is in place
         seen.append(await asyncio.to_thread(redis_answers, healed))  # during: down
-        phases.announce("paid")
-        await nemesis.heal_all()
+        await phases.announce("paid")  # returns once it is healed
         seen.append(await asyncio.to_thread(redis_answers, healed))  # after: up
+        await nemesis.heal_all()
         assert nemesis.never_started() == []
         return seen
 
