@@ -5,18 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import secrets
 import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-
-import psycopg
-import redis
 
 from harness.checkers import FinalState, Verdict
 from harness.checkers.registry import check_all
@@ -31,16 +27,15 @@ from harness.runner.final_state import (
     run_carts,
 )
 from harness.runner.results import ScenarioResult
+from harness.runner.target_setup import Secrets, fresh_simulator, make_adapter, start_target
 from harness.scenario import Scenario
-from harness.stack.network import free_port
 from harness.stack.stack import Stack
 from harness.stripe import StripeSimulator
-from harness.target import TargetConfig, TargetProcess, load_adapter, wait_healthy
+from harness.target import TargetConfig, TargetProcess, wait_healthy
 from harness.target.adapter import TargetAdapter
 from harness.workload import WorkloadContext, run_workload
 from harness.workload.context import ProductSpec
 
-MAX_DELIVERY_ATTEMPTS = 8
 SETUP_TIMEOUT_S = 30.0
 
 
@@ -54,75 +49,6 @@ class RunOptions:
     out_dir: Path
     reproduce: str  # the command that re-runs this scenario with this seed
     on_event: Callable[[str], None] = lambda _msg: None
-
-
-@dataclass(frozen=True)
-class Secrets:
-    admin_token: str
-    webhook_secret: str
-    stripe_key: str
-
-    def redact(self, text: str) -> str:
-        for secret in (self.admin_token, self.webhook_secret, self.stripe_key):
-            text = text.replace(secret, "[REDACTED]")
-        return text
-
-
-def _secrets(config: TargetConfig) -> Secrets:
-    return Secrets(
-        admin_token=config.admin_token or "admin-" + secrets.token_hex(16),
-        webhook_secret=config.webhook_secret or "whsec_" + secrets.token_hex(24),
-        stripe_key=config.stripe_secret_key,
-    )
-
-
-@contextlib.contextmanager
-def _fresh_database(stack: Stack) -> Iterator[str]:
-    """A new database for a command target; yields its URL through the postgres link."""
-    name = f"chaos_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(stack.postgres_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield stack.proxied["postgres"].rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(stack.postgres_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _flush_redis(url: str) -> None:
-    client = redis.Redis.from_url(url)
-    try:
-        client.flushall()
-    finally:
-        client.close()
-
-
-@contextlib.contextmanager
-def _simulator(stack: Stack, scenario: Scenario, webhook_secret: str) -> Iterator[StripeSimulator]:
-    """A fresh Stripe simulator behind the stripe link for the length of one scenario."""
-    with StripeSimulator(
-        stack.stripe_mock_url,
-        webhook_secret=webhook_secret,
-        retry_time_factor=scenario.stripe.retry_time_factor,
-        max_delivery_attempts=MAX_DELIVERY_ATTEMPTS,
-    ) as sim:
-        original = stack.toxiproxy.list()["stripe"].upstream
-        stack.toxiproxy.set_upstream("stripe", f"127.0.0.1:{sim.port}")
-        try:
-            yield sim
-        finally:
-            stack.toxiproxy.set_upstream("stripe", original)
-
-
-def _adapter(config: TargetConfig, base_url: str, admin_token: str) -> TargetAdapter:
-    cls = load_adapter(config.adapter)
-    adapter: TargetAdapter = cls(
-        base_url,
-        admin_token,
-        timeout_s=config.request_timeout_s,
-        allowed_hosts=tuple(config.allowed_hosts),
-    )
-    return adapter
 
 
 async def _drive(
@@ -215,7 +141,7 @@ def run_scenario(
     faultable_links: frozenset[str] = frozenset({"postgres", "redis", "stripe"}),
 ) -> ScenarioResult:
     began = time.monotonic()
-    keys = _secrets(config)
+    keys = Secrets.for_target(config)
     out_dir = options.out_dir / scenario.name
     scratch = Path(tempfile.mkdtemp(prefix="checkout-chaos-run-"))
     history = History()
@@ -224,37 +150,14 @@ def run_scenario(
     notes: list[str] = []
     try:
         with contextlib.ExitStack() as cleanup:
-            sim = cleanup.enter_context(_simulator(stack, scenario, keys.webhook_secret))
-            target: TargetProcess | None = None
-            if config.starts_process:
-                database_url = cleanup.enter_context(_fresh_database(stack))
-                _flush_redis(stack.redis_url)
-                env = {
-                    "PORT": str(free_port()),
-                    "DATABASE_URL": database_url,
-                    "REDIS_URL": stack.proxied["redis"],
-                    "STRIPE_API_BASE": stack.proxied["stripe"],
-                    "STRIPE_SECRET_KEY": keys.stripe_key,
-                    "STRIPE_WEBHOOK_SECRET": keys.webhook_secret,
-                    "ADMIN_TOKEN": keys.admin_token,
-                    **config.env,
-                }
-                target = TargetProcess(
-                    config.argv(),
-                    env,
-                    scratch / "target.log",
-                    cwd=config.cwd,
-                    startup_timeout_s=config.startup_timeout_s,
-                )
-                options.on_event(f"{scenario.name}: starting the target")
-                target.start()  # from this (main) thread, so it dies with the harness
-                cleanup.callback(target.stop)
-                base_url = target.base_url
-            else:
-                assert config.base_url is not None
-                base_url = config.base_url
+            sim = cleanup.enter_context(
+                fresh_simulator(stack, scenario.stripe.retry_time_factor, keys.webhook_secret)
+            )
+            options.on_event(f"{scenario.name}: starting the target")
+            target, base_url = start_target(config, stack, keys, scratch / "target.log", cleanup)
+            if target is None:
                 notes.append("running target: process faults unavailable, logs not scanned")
-            adapter = _adapter(config, base_url, keys.admin_token)
+            adapter = make_adapter(config, base_url, keys.admin_token)
             sim.add_webhook_endpoint(adapter.webhook_url)
             options.on_event(f"{scenario.name}: running")
 
