@@ -284,5 +284,44 @@ def selftest(
     )
 
 
+@app.command("load")
+def load(
+    target: Annotated[
+        Path | None, typer.Option(help="Target file (TOML); default: the reference service.")
+    ] = None,
+    users: Annotated[int, typer.Option(min=1, max=500, help="Concurrent Locust users.")] = 20,
+    spawn_rate: Annotated[
+        float, typer.Option(min=0.1, max=500, help="Users started per second.")
+    ] = 10,
+    duration: Annotated[int, typer.Option(min=1, max=1800, help="Seconds of load at most.")] = 30,
+    iterations: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Purchases per user at most.")
+    ] = 20,
+    pay_ratio: Annotated[float, typer.Option(min=0, max=1, help="Share of sessions paid.")] = 0.8,
+    stock: Annotated[int, typer.Option(min=0, max=1_000_000, help="Units of each product.")] = 50,
+    out: Annotated[
+        Path | None, typer.Option(help="Report folder (default: reports/load-<time>).")
+    ] = None,
+) -> None:
+    """Stress a target with Locust, then check that nothing was oversold, lost or charged twice."""
+    from harness.runner.load_cli import load_command
+
+    raise typer.Exit(
+        load_command(
+            settings=_settings(),
+            target=target,
+            users=users,
+            spawn_rate=spawn_rate,
+            duration=duration,
+            iterations=iterations,
+            pay_ratio=pay_ratio,
+            stock=stock,
+            out=out,
+            console=console,
+            err=err,
+        )
+    )
+
+
 def main() -> None:
     app()

@@ -25,7 +25,7 @@ from harness.target.config import REFERENCE, TargetConfig
 REPORTS = Path("reports")
 
 
-def _load_target(path: Path | None, err: Console) -> TargetConfig | None:
+def load_target(path: Path | None, err: Console) -> TargetConfig | None:
     if path is None:
         return REFERENCE
     try:
@@ -79,7 +79,7 @@ def run_command(
             table.add_row(s.name, ", ".join(s.suites), s.title)
         console.print(table)
         return 0
-    config = _load_target(target, err)
+    config = load_target(target, err)
     if config is None:
         return 2
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**31)

@@ -36,8 +36,6 @@ from harness.target.adapter import TargetAdapter
 from harness.workload import WorkloadContext, run_workload
 from harness.workload.context import ProductSpec
 
-SETUP_TIMEOUT_S = 30.0
-
 
 class FaultNeverStartedError(RuntimeError):
     """A scheduled fault never fired, so the run did not test what its scenario claims."""
