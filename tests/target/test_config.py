@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ URL_TARGET = {
 }
 
 
-def errors_of(raw: dict[str, object]) -> list[tuple[str, str]]:
+def errors_of(raw: Mapping[str, object]) -> list[tuple[str, str]]:
     with pytest.raises(ValidationError) as caught:
         TargetConfig.model_validate(raw)
     return [(".".join(map(str, e["loc"])), e["msg"]) for e in caught.value.errors()]

@@ -90,7 +90,7 @@ def running_service(stack: Stack, tmp_path: Path) -> Iterator[RunningService]:
         )
     )
     try:
-        yield RunningService(target, stack.postgres_url.rsplit("/", 1)[0] + f"/{database}")
+        yield RunningService(target, database_url, tmp_path / "service.log")
     finally:
         process.stop()
         with psycopg.connect(stack.postgres_url, autocommit=True) as conn:
