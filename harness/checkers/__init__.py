@@ -15,6 +15,7 @@ from harness.checkers.model import (
     StripeRefund,
     StripeSession,
     Verdict,
+    WebhookDelivery,
 )
 from harness.checkers.orders import (
     check_amount_integrity,
@@ -37,6 +38,7 @@ __all__ = [
     "StripeRefund",
     "StripeSession",
     "Verdict",
+    "WebhookDelivery",
     "check_all",
     "check_amount_integrity",
     "check_authentic_webhooks_only",

@@ -83,6 +83,16 @@ class StripeRefund:
 
 
 @dataclass(frozen=True)
+class WebhookDelivery:
+    """One attempt of the Stripe simulator to deliver an event (from its delivery ledger)."""
+
+    event_id: str
+    event_type: str
+    kind: str  # genuine, duplicate, redelivery, tampered, stale, forged
+    status_code: int | None  # None: no answer (dropped, timed out)
+
+
+@dataclass(frozen=True)
 class FinalState:
     """The target's and Stripe's state once the run is quiescent (faults healed, work settled)."""
 
@@ -92,6 +102,7 @@ class FinalState:
     refunds: tuple[StripeRefund, ...]
     target_log: str = ""  # everything the target wrote to stdout/stderr
     convergence_bound_s: float = 30.0
+    deliveries: tuple[WebhookDelivery, ...] = ()
 
 
 class Outcome(StrEnum):

@@ -19,6 +19,7 @@ from harness.checkers.support import (
 from harness.history import History, Op
 
 AUTHENTIC_WEBHOOKS_ONLY = "authentic-webhooks-only"
+SPOILED_KINDS = frozenset({"tampered", "stale", "forged"})
 
 
 def check_authentic_webhooks_only(history: History, state: FinalState) -> Verdict:
@@ -47,6 +48,23 @@ def check_authentic_webhooks_only(history: History, state: FinalState) -> Verdic
             event = pair.invoke.value.get("event_type")
             violations.append(
                 op_evidence(done, f"{tamper} {event} for {session} answered {status}")
+            )
+    # The simulator's own chaos (webhook_tamper / webhook_stale faults) is judged the same way.
+    for delivery in state.deliveries:
+        if delivery.kind not in SPOILED_KINDS:
+            continue
+        if delivery.status_code is None:
+            unanswered += 1
+            continue
+        answered += 1
+        if not is_4xx(delivery.status_code):
+            violations.append(
+                Evidence(
+                    "delivery",
+                    delivery.event_id,
+                    f"{delivery.kind} {delivery.event_type} from Stripe answered "
+                    f"{delivery.status_code}",
+                )
             )
     rejected_badly = len(violations)
     # An order whose session Stripe never saw paid can only come from a forged claim.

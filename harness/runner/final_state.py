@@ -7,7 +7,14 @@ import time
 from functools import partial
 from typing import Any
 
-from harness.checkers import FinalState, Order, Product, StripeRefund, StripeSession
+from harness.checkers import (
+    FinalState,
+    Order,
+    Product,
+    StripeRefund,
+    StripeSession,
+    WebhookDelivery,
+)
 from harness.history import OBSERVER_PROCESS, History, OpType
 from harness.stripe import StripeSimulator
 from harness.target.adapter import TargetAdapter
@@ -118,4 +125,8 @@ def final_state(
         if r.get("payment_intent") in intents
     )
     parsed = tuple(Order.from_api(o) for o in orders)
-    return FinalState(products, parsed, sessions, refunds, target_log, bound_s)
+    deliveries = tuple(
+        WebhookDelivery(d.event_id, d.event_type, d.kind, d.status_code)
+        for d in sim.ledger.deliveries()
+    )
+    return FinalState(products, parsed, sessions, refunds, target_log, bound_s, deliveries)

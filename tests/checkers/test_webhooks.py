@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.checkers import Outcome, check_authentic_webhooks_only
+from harness.checkers import Outcome, WebhookDelivery, check_authentic_webhooks_only
 from harness.history import OpType
-from tests.checkers.builders import HistoryBuilder, order, session, state
+from tests.checkers.builders import HistoryBuilder, order, session, state, with_state
 
 TAMPERS = ["forged", "bad_signature", "stale", "future", "wrong_secret"]
 
@@ -86,3 +86,33 @@ def test_unanswered_tampered_deliveries_are_indeterminate() -> None:
     verdict = check_authentic_webhooks_only(h.build(), state())
     assert verdict.outcome is Outcome.PASS
     assert "2 unanswered not judged" in verdict.summary
+
+
+def _deliveries(*rows: tuple[str, int | None]) -> tuple[WebhookDelivery, ...]:
+    return tuple(
+        WebhookDelivery(f"evt_{i}", "checkout.session.completed", kind, status)
+        for i, (kind, status) in enumerate(rows)
+    )
+
+
+def test_the_simulators_spoiled_deliveries_are_judged_too() -> None:
+    good = with_state(
+        state(),
+        deliveries=_deliveries(
+            ("genuine", 200), ("tampered", 400), ("stale", 400), ("forged", 401)
+        ),
+    )
+    verdict = check_authentic_webhooks_only(HistoryBuilder().build(), good)
+    assert verdict.outcome is Outcome.PASS
+    assert "All 3 answered tampered deliveries" in verdict.summary
+
+
+def test_a_spoiled_delivery_from_stripe_accepted_fails() -> None:
+    bad = with_state(
+        state(), deliveries=_deliveries(("genuine", 500), ("stale", 200), ("tampered", None))
+    )
+    verdict = check_authentic_webhooks_only(HistoryBuilder().build(), bad)
+    assert verdict.outcome is Outcome.FAIL
+    assert [(e.kind, e.ref) for e in verdict.evidence] == [("delivery", "evt_1")]
+    assert "stale checkout.session.completed from Stripe answered 200" in verdict.evidence[0].detail
+    assert "1 unanswered not judged" in verdict.summary
