@@ -19,11 +19,17 @@ _DOWN = (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)
 
 class Database:
     def __init__(self, url: str, *, max_size: int = 20) -> None:
-        self.pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]] = AsyncConnectionPool(
-            url,
+        self._url = url
+        self._max_size = max_size
+        self.pool = self._new_pool()
+        self._opened_once = False
+
+    def _new_pool(self) -> AsyncConnectionPool[psycopg.AsyncConnection[Any]]:
+        return AsyncConnectionPool(
+            self._url,
             open=False,
             min_size=2,
-            max_size=max_size,
+            max_size=self._max_size,
             timeout=5.0,  # waiting for a free connection longer than this means trouble: 503
             reconnect_timeout=5.0,
             # Toxiproxy cuts links under us: check a connection before lending it out.
@@ -37,7 +43,15 @@ class Database:
         )
 
     async def open(self, timeout_s: float) -> None:
-        await self.pool.open(wait=True, timeout=timeout_s)
+        """Open the pool; an unreachable database is ``DependencyDown``, which start-up retries
+        (the pool's own PoolTimeout is neither an OSError nor a TimeoutError)."""
+        if self._opened_once and self.pool.closed:
+            self.pool = self._new_pool()  # a pool that timed out opening is closed for good
+        self._opened_once = True
+        try:
+            await self.pool.open(wait=True, timeout=timeout_s)
+        except _DOWN as exc:
+            raise DependencyDown("postgres", type(exc).__name__) from exc
 
     async def close(self) -> None:
         await self.pool.close(timeout=5.0)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
-import pytest
 
 from harness.stack.stack import Stack
 from harness.stripe import StripeSimulator
@@ -227,17 +228,17 @@ def test_a_checkout_killed_mid_flight_resumes_from_its_recovery_point(
 
 
 def test_health_is_503_until_the_service_can_serve(
-    stack: Stack, service_env: dict[str, str], tmp_path: pytest.TempPathFactory
+    stack: Stack, service_env: dict[str, str], tmp_path: Path
 ) -> None:
     stack.toxiproxy.set_enabled("postgres", False)
-    log_path = tmp_path / "svc.log"  # type: ignore[operator]
+    log_path = tmp_path / "svc.log"
     from harness.stack.process import ManagedProcess
 
     process = ManagedProcess(
         "reference-service",
         [sys.executable, "-m", "reference_impl"],
         log_path,
-        env={**__import__("os").environ, **service_env},
+        env={**os.environ, **service_env},
         cwd=REPO,
     )
     process.start()
@@ -245,6 +246,10 @@ def test_health_is_503_until_the_service_can_serve(
     try:
         seen = wait_until(lambda: _status(url) == 503, timeout_s=30)
         assert seen
+        # Keep the database away until a whole connection attempt has failed, so the service
+        # must recover from a failed start, not merely wait inside its first attempt.
+        wait_until(lambda: "startup.waiting" in log_path.read_text(errors="replace"), timeout_s=30)
+        assert _status(url) == 503
         stack.toxiproxy.set_enabled("postgres", True)
         wait_until(lambda: _status(url) == 200, timeout_s=30)
     finally:
