@@ -40,20 +40,20 @@ def _cell_text(cell: Cell | None, is_control: bool) -> str:
         return "[yellow]ERR[/]"
     if not cell.violated:
         return "[dim]·[/]"
-    codes = " ".join(CODES.get(v, v) for v in cell.violated)
+    codes = "/".join(CODES.get(v, v) for v in cell.violated)
     return f"[red]{codes}[/]" if is_control else f"[green]{codes}[/]"
 
 
 def matrix_table(matrix: Matrix) -> Table:
-    table = Table(title="detection matrix (member x scenario: invariants violated)")
-    table.add_column("member")
-    for n, _ in enumerate(matrix.scenarios, start=1):
-        table.add_column(str(n), justify="center")
-    for run in matrix.runs:
-        label = f"[bold]{run.member}[/]" if run.is_control else run.member
+    """Scenarios down, members across (numbered; the legend names them), violations in cells."""
+    table = Table(title="detection matrix: invariants each scenario found violated, per member")
+    table.add_column("scenario", no_wrap=True)
+    for n, run in enumerate(matrix.runs):
+        table.add_column("C" if run.is_control else str(n), justify="center", no_wrap=True)
+    for scenario in matrix.scenarios:
         table.add_row(
-            label,
-            *(_cell_text(matrix.cell(run.member, s), run.is_control) for s in matrix.scenarios),
+            scenario,
+            *(_cell_text(matrix.cell(r.member, scenario), r.is_control) for r in matrix.runs),
         )
     return table
 
@@ -62,13 +62,12 @@ def summary_table(matrix: Matrix) -> Table:
     table = Table(title="time to first detection")
     for column in ("member", "caught by (scenario: invariants)", "first", "verdict"):
         table.add_column(column)
-    number = {s: n for n, s in enumerate(matrix.scenarios, start=1)}
     for run in matrix.runs:
         first = run.first_detection_s
         caught = " ".join(
-            f"{number[c.scenario]}:{'/'.join(CODES.get(v, v) for v in c.violated)}"
-            for c in run.catching
-        )
+            f"{c.scenario}:{'/'.join(CODES.get(v, v) for v in c.violated)}"
+            for c in run.catching[:3]
+        ) + (f" +{len(run.catching) - 3} more" if len(run.catching) > 3 else "")
         if run.is_control:
             verdict = "[green]clean[/]" if run.ok else "[red]FALSE ALARM / ERROR[/]"
         else:
@@ -80,9 +79,17 @@ def summary_table(matrix: Matrix) -> Table:
 
 
 def print_matrix(matrix: Matrix, console: Console) -> None:
-    console.print(matrix_table(matrix))
+    # Wider than a default 80-column console, so the matrix keeps one line per scenario in logs.
+    wide = Console(
+        file=console.file,
+        width=max(console.width, 40 + 12 * len(matrix.runs)),
+        force_terminal=console.is_terminal,
+        no_color=console.no_color,
+    )
+    wide.print(matrix_table(matrix))
     console.print(
-        "scenarios: " + "; ".join(f"{n} {s}" for n, s in enumerate(matrix.scenarios, start=1))
+        "members: "
+        + "; ".join(f"{'C' if r.is_control else n} {r.member}" for n, r in enumerate(matrix.runs))
     )
     console.print(
         "invariants: "
