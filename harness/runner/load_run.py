@@ -21,14 +21,13 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from harness.checkers import Product
 from harness.checkers.registry import check_all
 from harness.faults.schedule import PhaseBoard
-from harness.history import History, OpType
+from harness.history import History
 from harness.runner.final_state import (
     expire_open_sessions,
     final_state,
@@ -168,22 +167,7 @@ async def _load(
         products=list(options.products),
         deadline=time.monotonic() + options.duration_s + options.convergence_bound_s * 4 + 120,
     )
-    for product in options.products:
-        op, _ = await ctx.perform(
-            "setup",
-            "set_stock",
-            {
-                "sku": product.sku,
-                "name": product.name,
-                "price_cents": product.price_cents,
-                "stock": product.stock,
-            },
-            partial(
-                adapter.put_product, product.sku, product.name, product.price_cents, product.stock
-            ),
-        )
-        if op.type is not OpType.OK:
-            raise RuntimeError(f"the target refused the product {product.sku}: {op.value}")
+    await ctx.stock_products()
     on_event(f"load: {options.users} Locust users for up to {options.duration_s}s")
     csv_prefix = options.out_dir / "locust"
     await asyncio.to_thread(_locust, options, base_url, sim, csv_prefix)

@@ -11,14 +11,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 from harness.checkers import FinalState, Verdict
 from harness.checkers.registry import check_all
 from harness.faults import FaultEnvironment, Nemesis
 from harness.faults.schedule import PhaseBoard
-from harness.history import History, OpType
+from harness.history import History
 from harness.runner.final_state import (
     expire_open_sessions,
     final_state,
@@ -35,10 +34,6 @@ from harness.target import TargetConfig, TargetProcess, wait_healthy
 from harness.target.adapter import TargetAdapter
 from harness.workload import WorkloadContext, run_workload
 from harness.workload.context import ProductSpec
-
-
-class SetupFailedError(RuntimeError):
-    """The target refused the scenario's set-up, so there is nothing meaningful to check."""
 
 
 class FaultNeverStartedError(RuntimeError):
@@ -95,23 +90,7 @@ async def _drive(
         list(scenario.faults),
     )
     nemesis.check_available()  # refuse a fault the target cannot take before touching it
-    # Set-up is recorded too: conservation counts from the stock set here.
-    for product in products:
-        op, _ = await ctx.perform(
-            "setup",
-            "set_stock",
-            {
-                "sku": product.sku,
-                "name": product.name,
-                "price_cents": product.price_cents,
-                "stock": product.stock,
-            },
-            partial(
-                adapter.put_product, product.sku, product.name, product.price_cents, product.stock
-            ),
-        )
-        if op.type is not OpType.OK:
-            raise SetupFailedError(f"the target refused product {product.sku}: {op.value}")
+    await ctx.stock_products()
     nemesis.start()
     try:
         await run_workload(ctx, scenario.workload)

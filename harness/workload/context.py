@@ -7,6 +7,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
@@ -19,6 +20,10 @@ from harness.target.adapter import Reply, TargetAdapter
 # 503 means "a dependency is down and nothing was done" (contract 6.6): a definite failure.
 # Any other 5xx may have done part of the work, so its outcome is unknown.
 DEFINITE_FAILURES = frozenset(range(400, 500)) | {503}
+
+
+class SetupFailedError(RuntimeError):
+    """The target refused a run's set-up, so there is nothing meaningful to check."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,30 @@ class WorkloadContext:
         kind = OpType.FAIL if reply.status in DEFINITE_FAILURES else OpType.INFO
         detail = reply.body if isinstance(reply.body, dict) else {"body": str(reply.body)[:300]}
         return self.history.complete(invoke, kind, {**detail, "status": reply.status}), reply
+
+    async def stock_products(self) -> None:
+        """Set every product's price and stock, recorded as ``set_stock``: conservation counts
+        from here. A refusal ends the run, as there would be nothing meaningful to check."""
+        for product in self.products:
+            op, _ = await self.perform(
+                "setup",
+                "set_stock",
+                {
+                    "sku": product.sku,
+                    "name": product.name,
+                    "price_cents": product.price_cents,
+                    "stock": product.stock,
+                },
+                partial(
+                    self.adapter.put_product,
+                    product.sku,
+                    product.name,
+                    product.price_cents,
+                    product.stock,
+                ),
+            )
+            if op.type is not OpType.OK:
+                raise SetupFailedError(f"the target refused product {product.sku}: {op.value}")
 
     async def customer(
         self, process: str, f: str, value: dict[str, Any], action: Callable[[], None]
