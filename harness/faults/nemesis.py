@@ -199,6 +199,10 @@ class Nemesis:
         async with self._injected:
             await self._injected.wait_for(lambda: len(self._started) >= count)
 
+    async def wait_schedules(self) -> None:
+        """Until every schedule has run its course (faults with no end never do)."""
+        await asyncio.gather(*self._tasks)
+
     def never_started(self) -> list[str]:
         """Faults whose trigger never came: the run did not test what the scenario says."""
         return [s.label for i, s in enumerate(self.specs) if i not in self._started]

@@ -125,3 +125,32 @@ def test_unavailable_faults_are_refused_before_the_run(stack: Stack, sim: Stripe
 def test_toxic_attributes_are_checked() -> None:
     with pytest.raises(ValueError, match="no attribute 'latancy'"):
         FaultSpec.model_validate({"kind": "latency", "link": "redis", "params": {"latancy": 5}})
+
+
+def test_a_periodic_fault_repeats_its_window(healed: Stack, sim: StripeSimulator) -> None:
+    spec = FaultSpec.model_validate(
+        {
+            "kind": "latency",
+            "link": "redis",
+            "params": {"latency": 20},
+            "schedule": {"duration_s": 0.1, "period_s": 0.25, "count": 3},
+        }
+    )
+
+    async def scenario() -> History:
+        nemesis, _, history = nemesis_for(healed, sim, spec)
+        nemesis.start()
+        await nemesis.wait_schedules()  # a periodic fault ends after its last cycle
+        await nemesis.heal_all()
+        return history
+
+    history = asyncio.run(scenario())
+    starts = history.completions("start_fault")
+    stops = history.completions("stop_fault")
+    assert [op.value["cycle"] for op in starts] == [0, 1, 2]
+    assert [op.value["cycle"] for op in stops] == [0, 1, 2]
+    for start, stop in zip(starts, stops, strict=True):
+        assert start.time_s < stop.time_s
+    # Each window is followed by a healthy gap before the next one starts.
+    assert all(stops[i].time_s <= starts[i + 1].time_s for i in range(2))
+    assert healed.toxiproxy.proxy("redis").toxics() == {}
