@@ -284,6 +284,43 @@ def selftest(
     )
 
 
+@app.command("shrink")
+def shrink(
+    scenario: Annotated[str, typer.Option("--scenario", "-s", help="The failing scenario.")],
+    target: Annotated[
+        Path | None, typer.Option(help="Target file (TOML); default: the reference service.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="The seed the failure was seen with.")] = 1,
+    invariant: Annotated[
+        str | None, typer.Option(help="The invariant to keep violated (default: the first).")
+    ] = None,
+    max_runs: Annotated[int, typer.Option(min=1, max=500, help="Runs at most.")] = 40,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder (default: reports/shrink-<time>).")
+    ] = None,
+    scenarios_dir: Annotated[
+        Path | None, typer.Option(help="Scenario library folder (default: scenarios/).")
+    ] = None,
+) -> None:
+    """Shrink a failing scenario to a minimal one that still fails (exit 1 when it fails)."""
+    from harness.runner.shrink_cli import shrink_command
+
+    raise typer.Exit(
+        shrink_command(
+            settings=_settings(),
+            target=target,
+            scenario_name=scenario,
+            seed=seed,
+            invariant=invariant,
+            max_runs=max_runs,
+            out=out,
+            scenarios_dir=scenarios_dir,
+            console=console,
+            err=err,
+        )
+    )
+
+
 @app.command("load")
 def load(
     target: Annotated[

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from harness.runner.results import ScenarioResult
-from harness.runner.suite import run_suite
+from harness.runner.suite import reproduce_command, run_suite
 from harness.scenario import ScenarioError, load_library, select
 from harness.scenario.library import DEFAULT_LIBRARY
 from harness.settings import Settings
@@ -109,11 +109,12 @@ def run_command(
                 seed=seed,
                 out_dir=out_dir,
                 target_file=target,
+                scenarios_dir=scenarios_dir,
                 on_event=lambda msg: progress.update(task, description=msg),
                 on_result=on_result,
             )
     except (ServiceStartError, BinaryMissingError, HostNotAllowedError) as exc:
-        err.print(f"[red]the stack failed to start:[/] {exc}")
+        err.print(f"[red]the stack failed to start:[/] {escape(str(exc))}")
         return 1
     from harness.report import write_reports
 
@@ -123,7 +124,10 @@ def run_command(
         f"{len(result.scenarios) - len(failed)} passed, {len(failed)} failed; report: {report}"
     )
     for r in failed:
-        console.print(f"  reproduce {r.scenario}: [bold]{r.reproduce}[/]")
+        console.print(f"  reproduce {r.scenario}: [bold]{escape(r.reproduce)}[/]")
         for v in r.violated:
-            console.print(f"    {v.invariant}: {v.summary}")
+            console.print(f"    {v.invariant}: {escape(v.summary)}")
+        if r.violated:
+            shrink = reproduce_command(r.scenario, r.seed, target, scenarios_dir, verb="shrink")
+            console.print(f"  minimise it: {escape(shrink)}")
     return 0 if not failed else 1

@@ -16,10 +16,19 @@ from harness.stack.stack import Stack, start_stack
 from harness.target import TargetConfig
 
 
-def reproduce_command(scenario: str, seed: int, target_file: Path | None) -> str:
-    parts = ["checkout-chaos", "run", "--scenario", scenario, "--seed", str(seed)]
+def reproduce_command(
+    scenario: str,
+    seed: int,
+    target_file: Path | None,
+    scenarios_dir: Path | None = None,
+    verb: str = "run",
+) -> str:
+    """The exact command that runs ``scenario`` again with ``seed`` (``verb="shrink"``: shrinks it)."""
+    parts = ["checkout-chaos", verb, "--scenario", scenario, "--seed", str(seed)]
     if target_file is not None:
         parts += ["--target", str(target_file)]
+    if scenarios_dir is not None:
+        parts += ["--scenarios-dir", str(scenarios_dir)]
     return shlex.join(parts)
 
 
@@ -57,6 +66,7 @@ def run_suite(
     seed: int,
     out_dir: Path,
     target_file: Path | None = None,
+    scenarios_dir: Path | None = None,
     on_event: Callable[[str], None] = lambda _msg: None,
     on_result: Callable[[ScenarioResult], None] = lambda _result: None,
 ) -> SuiteResult:
@@ -70,7 +80,7 @@ def run_suite(
             options = RunOptions(
                 seed=seed,
                 out_dir=out_dir,
-                reproduce=reproduce_command(scenario.name, seed, target_file),
+                reproduce=reproduce_command(scenario.name, seed, target_file, scenarios_dir),
                 on_event=on_event,
             )
             result = run_scenario(scenario, config, stack, options, faultable_links=links)
