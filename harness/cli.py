@@ -264,7 +264,7 @@ def selftest(
     ] = None,
     lanes: Annotated[
         int, typer.Option(min=1, max=8, help="Members run side by side, each lane its own stack.")
-    ] = 2,
+    ] = 3,
 ) -> None:
     """Run the suite against every bug-zoo member; exit 1 if a bug escapes or the control alarms."""
     from harness.selftest.cli import selftest_command

@@ -106,6 +106,9 @@ def print_matrix(matrix: Matrix, console: Console) -> None:
     console.print(
         "median time to first detection: " + ("n/a" if median is None else f"{median:.1f} s")
     )
+    for run in matrix.bugs:
+        if not run.detected and run.known_gap:
+            console.print(f"  {run.member} escapes: {run.known_gap}")
     control = matrix.control
     if control is not None:
         if control.ok:

@@ -13,6 +13,7 @@ import pytest
 
 from harness.scenario import load_library, select
 from harness.selftest import Matrix, members, run_selftest
+from harness.selftest.zoo import KNOWN_GAPS
 from reference_impl.zoo import BUGS
 
 SEED = 5  # a failure names this seed: `checkout-chaos selftest --seed 5 --bug NAME`
@@ -22,7 +23,7 @@ SEED = 5  # a failure names this seed: `checkout-chaos selftest --seed 5 --bug N
 def matrix(tmp_path_factory: pytest.TempPathFactory) -> Matrix:
     out = tmp_path_factory.mktemp("selftest")
     scenarios = [s.name for s in select(load_library())]
-    result = run_selftest(members(), scenarios, seed=SEED, out_dir=out, lanes=2)
+    result = run_selftest(members(), scenarios, seed=SEED, out_dir=out)
     result.write(out / "selftest.json")
     return result
 
@@ -39,7 +40,18 @@ def test_the_control_raises_no_false_alarm(matrix: Matrix) -> None:
 
 
 @pytest.mark.timeout(1200)
-@pytest.mark.parametrize("bug", [b.name for b in BUGS if not b.is_control])
+@pytest.mark.parametrize(
+    "bug",
+    [
+        # A known gap is expected to escape, strictly: once the harness catches it, this XPASSes
+        # and fails, so the entry in KNOWN_GAPS must go.
+        pytest.param(b.name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_GAPS[b.name]))
+        if b.name in KNOWN_GAPS
+        else b.name
+        for b in BUGS
+        if not b.is_control
+    ],
+)
 def test_every_bug_is_detected(matrix: Matrix, bug: str) -> None:
     run = next(r for r in matrix.runs if r.member == bug)
     broken = {c.scenario: c.error for c in run.errors}
