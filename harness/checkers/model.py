@@ -93,6 +93,17 @@ class WebhookDelivery:
 
 
 @dataclass(frozen=True)
+class StripeRequest:
+    """One API request the target made to the Stripe simulator (from its request log)."""
+
+    method: str
+    path: str
+    idempotency_key: str | None
+    status: int  # 0: the connection was dropped before any answer
+    subject: str | None  # a refund's payment_intent, a session's client_reference_id
+
+
+@dataclass(frozen=True)
 class FinalState:
     """The target's and Stripe's state once the run is quiescent (faults healed, work settled)."""
 
@@ -103,6 +114,7 @@ class FinalState:
     target_log: str = ""  # everything the target wrote to stdout/stderr
     convergence_bound_s: float = 30.0
     deliveries: tuple[WebhookDelivery, ...] = ()
+    stripe_requests: tuple[StripeRequest, ...] = ()
 
 
 class Outcome(StrEnum):

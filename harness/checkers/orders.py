@@ -77,6 +77,23 @@ def check_exactly_once_order(history: History, state: FinalState) -> Verdict:
     )
 
 
+# Answers after which a client may legitimately try a new key: nothing was done (429), the
+# key was busy (409), or Stripe stored a server error for it (5xx, contract 6.10).
+_KEY_MAY_CHANGE_AFTER = frozenset({409, 429})
+
+
+def refund_keys_by_intent(state: FinalState) -> dict[str, set[str | None]]:
+    """The Idempotency-Keys under which each payment intent's refund got a definite answer."""
+    keys: dict[str, set[str | None]] = defaultdict(set)
+    for request in state.stripe_requests:
+        if request.method != "POST" or request.path != "/v1/refunds" or request.subject is None:
+            continue
+        if request.status >= 500 or request.status in _KEY_MAY_CHANGE_AFTER:
+            continue
+        keys[request.subject].add(request.idempotency_key)
+    return keys
+
+
 def check_refund_exactly_once(history: History, state: FinalState) -> Verdict:
     """Refunded order ⇒ exactly one refund of its payment; fulfilled ⇒ none; never two."""
     refunds_by_intent: dict[str, list[str]] = defaultdict(list)
@@ -97,6 +114,23 @@ def check_refund_exactly_once(history: History, state: FinalState) -> Verdict:
                 Evidence("refund", rid, f"refund of {intent}, which no paid session holds")
                 for rid in ids
             )
+    attempts = refund_keys_by_intent(state)
+    for intent, keys in sorted(attempts.items()):
+        if None in keys:
+            violations.append(
+                Evidence("request", intent, f"refund of {intent} requested without Idempotency-Key")
+            )
+        named = sorted(k for k in keys if k is not None)
+        if len(named) > 1:
+            # Stripe refusing a second *full* refund is all that kept the money safe.
+            violations.append(
+                Evidence(
+                    "request",
+                    intent,
+                    f"refund of {intent} requested under {len(named)} Idempotency-Keys: "
+                    + ", ".join(named[:3]),
+                )
+            )
     for session in paid:
         refunds = refunds_by_intent.get(session.payment_intent or "", [])
         for order in by_session.get(session.id, []):
@@ -112,7 +146,7 @@ def check_refund_exactly_once(history: History, state: FinalState) -> Verdict:
                         f"{session.payment_intent}, expected {expected}",
                     )
                 )
-    if not judged_orders and not state.refunds:
+    if not judged_orders and not state.refunds and not attempts:
         return not_exercised(
             REFUND_EXACTLY_ONCE, "No final order on a paid session and no refund to judge."
         )

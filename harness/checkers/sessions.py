@@ -166,6 +166,24 @@ def check_one_session_per_cart(history: History, state: FinalState) -> Verdict:
             violations.extend(
                 session_evidence(s, f"cart {cart} paid {len(paid)} times") for s in paid
             )
+    # Contract section 3: a session is created with an Idempotency-Key, so a retry after a lost
+    # answer gets the same session back instead of making a second one for the cart.
+    for request in state.stripe_requests:
+        if (
+            request.method == "POST"
+            and request.path == "/v1/checkout/sessions"
+            and request.idempotency_key is None
+        ):
+            cart = request.subject or "?"
+            carts_violated.add(cart)
+            violations.append(
+                Evidence(
+                    "request",
+                    cart,
+                    f"session for cart {cart} created without Idempotency-Key (answered "
+                    f"{request.status}): a retry makes a second session",
+                )
+            )
     checkouts = sum(len(a) for a in handouts.values())
     counts = (
         f"{plural(len(handouts), 'cart')} ({plural(checkouts, 'checkout')} answered ok, "

@@ -12,6 +12,7 @@ from harness.checkers import (
     Order,
     Product,
     StripeRefund,
+    StripeRequest,
     StripeSession,
     WebhookDelivery,
 )
@@ -129,4 +130,10 @@ def final_state(
         WebhookDelivery(d.event_id, d.event_type, d.kind, d.status_code)
         for d in sim.ledger.deliveries()
     )
-    return FinalState(products, parsed, sessions, refunds, target_log, bound_s, deliveries)
+    requests = tuple(
+        StripeRequest(r.method, r.path, r.idempotency_key, r.status, r.subject)
+        for r in sim.ledger.requests()
+    )
+    return FinalState(
+        products, parsed, sessions, refunds, target_log, bound_s, deliveries, requests
+    )

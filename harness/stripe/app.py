@@ -196,6 +196,15 @@ STATEFUL: list[tuple[str, re.Pattern[str], Handler]] = [
 ]
 
 
+def _subject(params: JSON) -> str | None:
+    """What a request is about: the payment intent it refunds or the cart a session is for."""
+    for name in ("payment_intent", "client_reference_id"):
+        value = params.get(name)
+        if isinstance(value, str):
+            return value
+    return None
+
+
 def _handler(method: str, path: str) -> Handler | None:
     for route_method, pattern, handler in STATEFUL:
         if route_method == method and pattern.fullmatch(path):
@@ -234,6 +243,7 @@ class Engine:
                 replayed,
                 fault,
                 time.time(),
+                _subject(call.params),
             )
         )
 

@@ -29,6 +29,9 @@ class ApiRequest:
     replayed: bool
     fault: str | None  # the armed fault that struck it, if any
     at: float
+    # What the request was about, for checkers: a refund's payment_intent, a session's
+    # client_reference_id (the cart).
+    subject: str | None = None
 
 
 class RequestLog:

@@ -35,6 +35,9 @@ class ShoppersParams(BaseModel):
     redeliver: int = Field(default=0, ge=0, le=50)  # extra deliveries of each completed event
     late_expired_event: bool = False  # after payment, a validly signed `expired` for the session
     race_expiry: bool = False  # the session expires at the very moment the customer pays
+    # A tampering client: the checkout body also names its own (tiny) prices, in the shapes a
+    # naive service might read. The catalogue price must win.
+    send_prices: bool = False
     settle_s: float = Field(default=10.0, ge=0, le=120)  # how long to let webhooks land per stage
 
 
@@ -139,6 +142,12 @@ async def shoppers(ctx: WorkloadContext, raw: dict[str, Any]) -> None:
 
     for buyer in buyers:
         buyer.contact = canary_contact(ctx, buyer.n)
+        if params.send_prices:
+            buyer.contact |= {
+                "prices": dict.fromkeys(wanted, 1),
+                "unit_price_cents": 1,
+                "amount_total": 1,
+            }
     await bounded(
         params.concurrency * params.checkouts_per_cart,
         [partial(check_out, b, c) for b in buyers for c in range(params.checkouts_per_cart)],

@@ -6,13 +6,23 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.checkers import (
+    FinalState,
     Outcome,
+    StripeRequest,
     check_amount_integrity,
     check_exactly_once_order,
     check_refund_exactly_once,
 )
 from harness.history import OpType
-from tests.checkers.builders import PRICE, HistoryBuilder, order, refund, session, state
+from tests.checkers.builders import (
+    PRICE,
+    HistoryBuilder,
+    order,
+    refund,
+    session,
+    state,
+    with_state,
+)
 
 EMPTY = HistoryBuilder().build()
 
@@ -278,3 +288,49 @@ def test_a_checkout_passes_exactly_when_it_charges_the_last_written_cart(
     verdict = check_amount_integrity(h.build(), state())
     # Sequential ok edits leave exactly one possible cart, so any other amount is wrong.
     assert verdict.outcome is (Outcome.PASS if error == 0 else Outcome.FAIL)
+
+
+def refunded_run_state() -> FinalState:
+    """One paid session whose order was refunded once: correct, until requests say otherwise."""
+    paid = session("cs_1")
+    return state(
+        orders=[order("cs_1", status="refunded")], sessions=[paid], refunds=[refund("cs_1")]
+    )
+
+
+def _refund_request(intent: str, key: str | None, status: int) -> StripeRequest:
+    return StripeRequest("POST", "/v1/refunds", key, status, intent)
+
+
+def test_a_refund_asked_for_under_two_keys_fails_even_if_stripe_refused_the_second() -> None:
+    base = refunded_run_state()
+    bad = with_state(
+        base,
+        stripe_requests=(
+            _refund_request("pi_cs_1", "refund-a", 200),
+            _refund_request("pi_cs_1", "refund-b", 400),  # charge_already_refunded
+        ),
+    )
+    verdict = check_refund_exactly_once(HistoryBuilder().build(), bad)
+    assert verdict.outcome is Outcome.FAIL
+    assert any("under 2 Idempotency-Keys" in e.detail for e in verdict.evidence)
+
+
+def test_a_refund_without_a_key_fails() -> None:
+    bad = with_state(refunded_run_state(), stripe_requests=(_refund_request("pi_cs_1", None, 200),))
+    verdict = check_refund_exactly_once(HistoryBuilder().build(), bad)
+    assert verdict.outcome is Outcome.FAIL
+    assert any("without Idempotency-Key" in e.detail for e in verdict.evidence)
+
+
+def test_a_new_key_after_a_stored_500_or_a_429_is_allowed() -> None:
+    ok = with_state(
+        refunded_run_state(),
+        stripe_requests=(
+            _refund_request("pi_cs_1", "refund-a", 500),
+            _refund_request("pi_cs_1", "refund-b", 429),
+            _refund_request("pi_cs_1", "refund-c", 200),
+            _refund_request("pi_cs_1", "refund-c", 200),  # a replay under the same key
+        ),
+    )
+    assert check_refund_exactly_once(HistoryBuilder().build(), ok).outcome is Outcome.PASS

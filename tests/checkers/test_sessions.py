@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from harness.checkers import Outcome, check_one_session_per_cart
+from harness.checkers import Outcome, StripeRequest, check_one_session_per_cart
 from harness.history import OpType
-from tests.checkers.builders import PRICE, HistoryBuilder, session, state
+from tests.checkers.builders import PRICE, HistoryBuilder, session, state, with_state
 
 AMOUNT = 2 * PRICE
 
@@ -192,3 +192,22 @@ def test_nothing_handed_out_and_nothing_paid_is_not_exercised() -> None:
     h.checkout("c1", "cs_1", AMOUNT)
     h.ops.pop()  # the answer never came
     assert check_one_session_per_cart(h.build(), state()).outcome is Outcome.NOT_EXERCISED
+
+
+def test_a_session_created_without_an_idempotency_key_fails() -> None:
+    h = HistoryBuilder()
+    h.set_item("c1", quantity=2)
+    h.checkout("c1", "cs_1", AMOUNT)
+    keyed = StripeRequest("POST", "/v1/checkout/sessions", "checkout-c1", 0, "c1")
+    unkeyed = StripeRequest("POST", "/v1/checkout/sessions", None, 200, "c1")
+    base = state(sessions=[session("cs_1", paid=False)])
+    assert (
+        check_one_session_per_cart(h.build(), with_state(base, stripe_requests=(keyed,))).outcome
+        is Outcome.PASS
+    )
+    verdict = check_one_session_per_cart(
+        h.build(), with_state(base, stripe_requests=(keyed, unkeyed))
+    )
+    assert verdict.outcome is Outcome.FAIL
+    assert [e.kind for e in verdict.evidence] == ["request"]
+    assert "created without Idempotency-Key" in verdict.evidence[0].detail
