@@ -8,22 +8,10 @@ from harness.target.config import TargetConfig
 from reference_impl.zoo import BUGS, BY_NAME, CONTROL
 
 # Bugs no scenario can catch yet, and why: harness gaps, not zoo problems. The selftest still
-# fails on them (a bug that escapes is a failure); this only explains the failure.
-KNOWN_GAPS: dict[str, str] = {
-    "retry-without-key": (
-        "unkeyed retries only leave unpaid orphan sessions (tolerated by contract 6.10) and "
-        "Stripe refuses a second full refund; no checker reads the simulator's request log, "
-        "where the missing Idempotency-Key shows"
-    ),
-    "client-price": (
-        "no workload sends a price: amount-integrity would catch the charge once a client "
-        "tampers with one"
-    ),
-    "refund-twice": (
-        "Stripe refuses a second full refund (charge_already_refunded), so the ledger holds one; "
-        "refund-exactly-once would need the refund attempts from the request log"
-    ),
-}
+# fails on them (a bug that escapes is a failure); this only explains the failure. Empty since
+# the request-log checks and the price-tampering client (retry-without-key, refund-twice and
+# client-price used to escape).
+KNOWN_GAPS: dict[str, str] = {}
 
 
 # Members whose bug makes scenarios wait out their bounds (a retry storm, orders that never come):
