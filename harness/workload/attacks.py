@@ -23,6 +23,9 @@ class AttackParams(BaseModel):
     sessions: int = Field(default=2, ge=1, le=50)  # unpaid sessions to attack
     kinds: list[Tamper] = Field(default_factory=lambda: list(TAMPERS))
     copies: int = Field(default=1, ge=1, le=20)
+    # Validly signed events the target cannot use: one for a session it never created, one of
+    # its own sessions stripped of metadata (as a Payment Link's would be). 2xx or 4xx, never 5xx.
+    foreign_events: bool = True
 
 
 async def webhook_attacks(ctx: WorkloadContext, raw: dict[str, Any]) -> None:
@@ -84,4 +87,33 @@ async def webhook_attacks(ctx: WorkloadContext, raw: dict[str, Any]) -> None:
                     },
                     partial(ctx.adapter.deliver_webhook, payload, header),
                 )
+    if params.foreign_events and targets:
+        own = ctx.simulator.ledger.session(targets[0])
+        unknown = {
+            **own,
+            "id": "cs_test_foreign" + ctx.rng.randbytes(8).hex(),
+            "metadata": {},
+            "client_reference_id": None,
+        }
+        stripped = {**own, "metadata": {}, "client_reference_id": None}
+        for label, session in (("unknown-session", unknown), ("no-metadata", stripped)):
+            event = session_event(
+                "checkout.session.completed",
+                session,
+                status="complete",
+                payment_status="paid",
+                payment_intent=None,
+            )
+            payload, header = signed(event, ctx.webhook_secret)
+            await ctx.perform(
+                ctx.worker(),
+                "deliver_webhook",
+                {
+                    "event_type": event["type"],
+                    "checkout_session_id": session["id"],
+                    "tamper": None,
+                    "foreign": label,
+                },
+                partial(ctx.adapter.deliver_webhook, payload, header),
+            )
     await ctx.phases.announce("attack-done")

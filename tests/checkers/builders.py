@@ -114,8 +114,15 @@ class HistoryBuilder:
         tamper: str | None = None,
         status: int | None = 200,
         result: Result = OpType.OK,
+        foreign: str | None = None,  # an event the target cannot use (unknown-session, ...)
     ) -> Op:
-        value = {"event_type": event, "checkout_session_id": session, "tamper": tamper}
+        value: dict[str, Any] = {
+            "event_type": event,
+            "checkout_session_id": session,
+            "tamper": tamper,
+        }
+        if foreign is not None:
+            value["foreign"] = foreign
         answer = {} if status is None else {"status": status}
         return self.op("deliver_webhook", value, answer, result, process="stripe")
 

@@ -61,3 +61,22 @@ def test_no_malformed_request_is_not_exercised() -> None:
     verdict = check_no_server_errors_on_bad_input(HistoryBuilder().build(), state())
     assert verdict.outcome is Outcome.NOT_EXERCISED
     assert "none was sent" in verdict.summary
+
+
+def test_an_unusable_event_may_be_ignored_or_refused_but_not_failed() -> None:
+    h = HistoryBuilder()
+    h.deliver("cs_foreign", status=200, foreign="unknown-session")
+    h.deliver("cs_1", status=400, foreign="no-metadata")
+    h.deliver("cs_2", status=500)  # an ordinary event's 5xx is not judged here
+    verdict = check_no_server_errors_on_bad_input(h.build(), state())
+    assert verdict.outcome is Outcome.PASS
+    assert "2 unusable events answered without a 5xx" in verdict.summary
+
+
+def test_an_unusable_event_answered_500_is_a_retry_storm() -> None:
+    h = HistoryBuilder()
+    h.deliver("cs_foreign", status=500, foreign="no-metadata")
+    verdict = check_no_server_errors_on_bad_input(h.build(), state())
+    assert verdict.outcome is Outcome.FAIL
+    assert "retry storm" in verdict.evidence[0].detail
+    assert "1 of 1 unusable event got a 5xx" in verdict.summary
