@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,10 @@ from harness.target.process import ProcessFaultUnavailableError, TargetProcess
 log = logging.getLogger(__name__)
 
 INJECT_TIMEOUT_S = 30.0  # an injection (a Toxiproxy call, a restart) that takes longer has failed
+
+
+class FaultHealError(RuntimeError):
+    """Some fault could not be injected or healed: the run cannot be trusted."""
 
 
 class FaultUnavailableError(RuntimeError):
@@ -208,22 +211,47 @@ class Nemesis:
         return [s.label for i, s in enumerate(self.specs) if i not in self._started]
 
     async def heal_all(self) -> None:
-        """Stop every schedule and heal every fault; then reset the links and payment faults
-        wholesale, so nothing survives even a fault whose own heal failed."""
+        """Stop every schedule and heal every fault; then reset the links, payment faults and the
+        target wholesale, so nothing survives even a fault whose own heal failed. Every step runs
+        whatever the others do; their errors are raised together at the end."""
+        errors: list[str] = []
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass
+            except Exception as exc:  # a fault that failed to inject or heal: report it
+                errors.append(f"{type(exc).__name__}: {exc}")
         for index in list(self._active):
-            spec = self.specs[index]
-            with contextlib.suppress(Exception):
-                await self._heal(index, spec, -1)
+            try:
+                await self._heal(index, self.specs[index], -1)
+            except Exception as exc:
+                errors.append(f"healing {self.specs[index].label}: {exc}")
         env = self.env
+        steps: list[tuple[str, Callable[[], object]]] = [
+            ("payment faults", env.simulator.faults.clear),
+            ("held webhooks", env.simulator.release_held_webhooks),
+        ]
         if env.toxiproxy is not None:
-            await asyncio.to_thread(env.toxiproxy.reset)
-        env.simulator.faults.clear()
-        env.simulator.release_held_webhooks()
+            steps.insert(0, ("Toxiproxy reset", env.toxiproxy.reset))
         if env.target is not None:
-            env.target.resume()
-            await asyncio.to_thread(env.target.restart_if_down)
+            steps += [
+                ("target resume", env.target.resume),
+                ("target restart", env.target.restart_if_down),
+            ]
+        if self.specs:
+            invoke = env.history.invoke(
+                FAULT_PROCESS, "stop_fault", {"name": "all", "kind": "heal_all"}
+            )
+        for name, step in steps:
+            try:
+                await asyncio.to_thread(step)
+            except Exception as exc:
+                errors.append(f"{name}: {type(exc).__name__}: {exc}")
+        if self.specs:
+            # The wholesale heal is a heal too: convergence is measured from here.
+            env.history.complete(invoke, OpType.OK, {"name": "all", "kind": "heal_all"})
+        if errors:
+            raise FaultHealError("; ".join(errors))

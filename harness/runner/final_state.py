@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from functools import partial
 from typing import Any
@@ -79,13 +80,26 @@ async def observe_until_converged(
             if reply.ok and isinstance(reply.body, list):
                 orders = [o for o in reply.body if str(o.get("cart_id")) in carts]
                 ctx.history.complete(invoke, OpType.OK, {"orders": orders})
-                if _finished(orders, paid):
+                # Final orders are not enough while Stripe is still redelivering: a late duplicate
+                # could still make a second order.
+                if _finished(orders, paid) and ctx.simulator.pending_deliveries == 0:
                     return orders
             else:
                 ctx.history.complete(invoke, OpType.FAIL, {"status": reply.status})
         if time.monotonic() >= deadline:
             return orders
         await asyncio.sleep(OBSERVE_INTERVAL_S)  # the observation interval
+
+
+async def settle(ctx: WorkloadContext, carts: set[str], bound_s: float) -> list[dict[str, Any]]:
+    """Quiescence: webhooks delivered, unpaid sessions expired (their webhooks delivered too),
+    then orders observed until final. Returns the last orders seen."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.to_thread(ctx.simulator.wait_for_deliveries, bound_s)
+    await expire_open_sessions(ctx, carts)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.to_thread(ctx.simulator.wait_for_deliveries, bound_s)
+    return await observe_until_converged(ctx, carts, bound_s)
 
 
 async def read_products(adapter: TargetAdapter, products: list[ProductSpec]) -> dict[str, Product]:

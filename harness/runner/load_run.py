@@ -29,10 +29,9 @@ from harness.checkers.registry import check_all
 from harness.faults.schedule import PhaseBoard
 from harness.history import History
 from harness.runner.final_state import (
-    expire_open_sessions,
     final_state,
-    observe_until_converged,
     read_products,
+    settle,
 )
 from harness.runner.results import ScenarioResult, SuiteResult
 from harness.runner.target_setup import Secrets, fresh_simulator, make_adapter, start_target
@@ -174,12 +173,7 @@ async def _load(
     stats = read_stats(csv_prefix)
     on_event("load: settling")
     carts = {str(s.get("client_reference_id")) for s in sim.ledger.sessions()}
-    with contextlib.suppress(TimeoutError):
-        await asyncio.to_thread(sim.wait_for_deliveries, options.convergence_bound_s)
-    await expire_open_sessions(ctx, carts)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.to_thread(sim.wait_for_deliveries, options.convergence_bound_s)
-    orders = await observe_until_converged(ctx, carts, options.convergence_bound_s)
+    orders = await settle(ctx, carts, options.convergence_bound_s)
     return stats, orders
 
 

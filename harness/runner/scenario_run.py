@@ -19,11 +19,10 @@ from harness.faults import FaultEnvironment, Nemesis
 from harness.faults.schedule import PhaseBoard
 from harness.history import History
 from harness.runner.final_state import (
-    expire_open_sessions,
     final_state,
-    observe_until_converged,
     read_products,
     run_carts,
+    settle,
 )
 from harness.runner.results import ScenarioResult
 from harness.runner.target_setup import Secrets, fresh_simulator, make_adapter, start_target
@@ -34,6 +33,10 @@ from harness.target import TargetConfig, TargetProcess, wait_healthy
 from harness.target.adapter import TargetAdapter
 from harness.workload import WorkloadContext, run_workload
 from harness.workload.context import ProductSpec
+
+
+class RunTimeoutError(RuntimeError):
+    """A run outlived its hard ceiling (workload time limit + settling bounds)."""
 
 
 class FaultNeverStartedError(RuntimeError):
@@ -57,8 +60,8 @@ async def _drive(
     target: TargetProcess | None,
     faultable_links: frozenset[str],
     seed: int,
+    history: History,
 ) -> tuple[History, FinalState]:
-    history = History()
     phases = PhaseBoard()
     run_id = f"r{uuid.uuid4().hex[:8]}"
     products = [
@@ -105,12 +108,7 @@ async def _drive(
     # Quiescence: nobody left mid-payment, every webhook delivered, every order final (or the
     # convergence bound passed).
     carts = run_carts(history)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.to_thread(sim.wait_for_deliveries, scenario.convergence_bound_s)
-    await expire_open_sessions(ctx, carts)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.to_thread(sim.wait_for_deliveries, scenario.convergence_bound_s)
-    orders = await observe_until_converged(ctx, carts, scenario.convergence_bound_s)
+    orders = await settle(ctx, carts, scenario.convergence_bound_s)
     products_now = await read_products(adapter, products)
     log = target.logs() if target is not None else ""
     return history, final_state(sim, carts, orders, products_now, log, scenario.convergence_bound_s)
@@ -150,12 +148,25 @@ def run_scenario(
                     if target is None:
                         await wait_healthy(adapter, config.startup_timeout_s)
                     return await _drive(
-                        scenario, adapter, sim, keys, stack, target, faultable_links, options.seed
+                        scenario,
+                        adapter,
+                        sim,
+                        keys,
+                        stack,
+                        target,
+                        faultable_links,
+                        options.seed,
+                        history,  # recorded into as it goes, so a broken run keeps its evidence
                     )
                 finally:
                     await adapter.aclose()
 
-            history, state = asyncio.run(drive())
+            # A hard ceiling on the whole run, so that no target, fault or schedule can hang it.
+            budget_s = scenario.time_limit_s + 4 * scenario.convergence_bound_s + 60
+            try:
+                _, state = asyncio.run(asyncio.wait_for(drive(), budget_s))
+            except TimeoutError:
+                raise RunTimeoutError(f"the run did not finish within {budget_s:.0f}s") from None
             options.on_event(f"{scenario.name}: checking")
             verdicts = check_all(history, state, only=scenario.invariants)
             if target is not None:

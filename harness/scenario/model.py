@@ -63,8 +63,16 @@ class Scenario(BaseModel):
     @model_validator(mode="after")
     def _phases_exist(self) -> Scenario:
         # A fault waiting for a phase no workload announces would silently never start.
-        known = {phase for step in self.workload for phase in PHASES[step.kind]}
+        order = [phase for step in self.workload for phase in PHASES[step.kind]]
+        known = set(order)
         for i, fault in enumerate(self.faults):
+            start, stop = fault.schedule.at_phase, fault.schedule.until_phase
+            if start in known and stop in known and order.index(stop) <= order.index(start):
+                # The workload would wait at `stop` for a fault that only starts at `start`.
+                raise ValueError(
+                    f"faults[{i}].schedule: until_phase {stop!r} does not come after "
+                    f"at_phase {start!r} (order: {', '.join(dict.fromkeys(order))})"
+                )
             for field in ("at_phase", "until_phase"):
                 phase = getattr(fault.schedule, field)
                 if phase is not None and phase not in known:

@@ -9,7 +9,18 @@ from pathlib import Path
 
 import httpx
 
-from harness.stack.process import ManagedProcess, ServiceStartError
+from harness.stack.process import ManagedProcess, ServiceStartError, signal_group
+
+# What a target inherits from the harness's environment: enough to run a program, nothing more
+# (contract 1: a target reads only what it is given). No credentials, no proxy settings.
+PASSTHROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "USER")
+
+
+def base_env() -> dict[str, str]:
+    env = {name: os.environ[name] for name in PASSTHROUGH if name in os.environ}
+    # Loopback traffic never goes through a proxy, whatever the target's HTTP client assumes.
+    env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost,::1"
+    return env
 
 
 class ProcessFaultUnavailableError(RuntimeError):
@@ -42,7 +53,7 @@ class TargetProcess:
         """Start and wait until ``/health`` answers 200; returns the seconds it took."""
         began = time.monotonic()
         self._process = ManagedProcess(
-            "target", self._argv, self.log_path, env={**os.environ, **self._env}, cwd=self._cwd
+            "target", self._argv, self.log_path, env={**base_env(), **self._env}, cwd=self._cwd
         )
         self._process.start()
 
@@ -64,9 +75,12 @@ class TargetProcess:
         return self._process
 
     def kill(self) -> None:
-        """SIGKILL: no drain, no cleanup: what a crash or an OOM kill does."""
+        """SIGKILL: no drain, no cleanup: what a crash or an OOM kill does.
+
+        The whole process group: a target started through a wrapper (``sh -c``, ``uv run``) must
+        lose its real server, not just the wrapper."""
         process = self._require()
-        os.kill(process.pid, signal.SIGKILL)
+        signal_group(process.pid, signal.SIGKILL)
         if process.popen is not None:
             process.popen.wait(timeout=10)
 
@@ -80,11 +94,11 @@ class TargetProcess:
             self.restart()
 
     def pause(self) -> None:
-        os.kill(self._require().pid, signal.SIGSTOP)
+        signal_group(self._require().pid, signal.SIGSTOP)
 
     def resume(self) -> None:
         if self._process is not None and self._process.alive():
-            os.kill(self._process.pid, signal.SIGCONT)
+            signal_group(self._process.pid, signal.SIGCONT)
 
     @property
     def running(self) -> bool:
