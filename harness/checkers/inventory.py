@@ -41,11 +41,13 @@ def check_conservation(history: History, state: FinalState) -> Verdict:
     sold = units_in(state.orders, "fulfilled")
     judgeable = sorted(sku for sku in catalog.initial if sku in state.products)
     unjudged = sorted(catalog.initial.keys() - state.products.keys())
-    if not judgeable:
-        return not_exercised(
-            CONSERVATION, "No sku had both a set_stock in the history and a final product."
-        )
-    violations: list[Evidence] = []
+    if not judgeable and not unjudged:
+        return not_exercised(CONSERVATION, "No sku was stocked in this run.")
+    # A stocked product the target can no longer show (404, 5xx) cannot be shown to add up.
+    violations: list[Evidence] = [
+        Evidence("product", sku, "stocked at the start, but not readable at quiescence")
+        for sku in unjudged
+    ]
     context: list[Evidence] = []
     for sku in judgeable:
         available = state.products[sku].available
@@ -75,15 +77,14 @@ def check_conservation(history: History, state: FinalState) -> Verdict:
             order_evidence(o, f"pending order still holds {sku}")
             for o in _orders_holding(state.orders, sku, "pending")
         )
-    skipped = f"; {plural(len(unjudged), 'sku')} without a final product not judged" * bool(
-        unjudged
-    )
+    stocked = len(judgeable) + len(unjudged)
     return judged(
         CONSERVATION,
         violations,
-        f"Stock is conserved for {every(len(judgeable), 'sku')}{skipped}.",
-        f"Stock is not conserved for {len(violations)} of {plural(len(judgeable), 'sku')}"
-        f"{skipped}.",
+        f"Stock is conserved for {every(stocked, 'sku')}.",
+        f"Stock is not conserved for {len(violations)} of {plural(stocked, 'sku')}"
+        + (f" ({len(unjudged)} no longer readable)" if unjudged else "")
+        + ".",
         context,
     )
 

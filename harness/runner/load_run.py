@@ -217,6 +217,8 @@ def run_load(
         verdicts = check_all(history, state, only=LOAD_INVARIANTS)
         if target is not None:
             (options.out_dir / "target.log").write_text(keys.redact(log))
+    verdicts = [keys.redact_verdict(v) for v in verdicts]
+    history = keys.redact_history(history)
     result = ScenarioResult(
         scenario="load",
         title=f"Locust: {options.users} users, {options.duration_s}s, "

@@ -176,6 +176,9 @@ def run_scenario(
         error = f"{type(exc).__name__}: {exc}"
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+    verdicts = [keys.redact_verdict(v) for v in verdicts]
+    history = keys.redact_history(history)
+    error = keys.redact(error) if error is not None else None
     result = ScenarioResult(
         scenario=scenario.name,
         title=scenario.title,

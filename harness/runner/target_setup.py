@@ -6,15 +6,18 @@ Shared by scenario runs and load runs, so both give a target exactly the same wo
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psycopg
 import redis
 
+from harness.checkers import Verdict
+from harness.history import History
 from harness.stack.network import free_port
 from harness.stack.stack import Stack
 from harness.stripe import StripeSimulator
@@ -24,11 +27,15 @@ from harness.target.adapter import TargetAdapter
 MAX_DELIVERY_ATTEMPTS = 8
 
 
+MIN_SECRET_CHARS = 8  # shorter values are not worth hiding and would garble every text
+
+
 @dataclass(frozen=True)
 class Secrets:
     admin_token: str
     webhook_secret: str
     stripe_key: str
+    extra: tuple[str, ...] = ()  # the target file's [env] values: DSNs, API keys, ...
 
     @classmethod
     def for_target(cls, config: TargetConfig) -> Secrets:
@@ -37,12 +44,31 @@ class Secrets:
             admin_token=config.admin_token or "admin-" + secrets.token_hex(16),
             webhook_secret=config.webhook_secret or "whsec_" + secrets.token_hex(24),
             stripe_key=config.stripe_secret_key,
+            extra=tuple(v for v in config.env.values() if len(v) >= MIN_SECRET_CHARS),
         )
 
     def redact(self, text: str) -> str:
-        for secret in (self.admin_token, self.webhook_secret, self.stripe_key):
-            text = text.replace(secret, "[REDACTED]")
+        for secret in (self.admin_token, self.webhook_secret, self.stripe_key, *self.extra):
+            if len(secret) >= MIN_SECRET_CHARS:
+                text = text.replace(secret, "[REDACTED]")
         return text
+
+    def redact_verdict(self, verdict: Verdict) -> Verdict:
+        """Evidence quotes the target's logs and answers: nothing secret goes to a report."""
+        return replace(
+            verdict,
+            summary=self.redact(verdict.summary),
+            evidence=tuple(replace(e, detail=self.redact(e.detail)) for e in verdict.evidence),
+        )
+
+    def redact_history(self, history: History) -> History:
+        """The history with every secret taken out of the values the target answered."""
+        ops = []
+        for op in history:
+            raw = json.dumps(op.value, default=str)
+            clean = self.redact(raw)
+            ops.append(op if clean == raw else replace(op, value=json.loads(clean)))
+        return History.from_ops(ops)
 
 
 @contextlib.contextmanager

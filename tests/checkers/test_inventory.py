@@ -83,12 +83,15 @@ def test_a_set_stock_of_unknown_outcome_may_or_may_not_have_landed() -> None:
     assert check_conservation(history, broken).outcome is Outcome.FAIL
 
 
-def test_conservation_skips_skus_it_cannot_judge() -> None:
+def test_a_stocked_product_the_target_cannot_show_at_the_end_fails() -> None:
     h = stocked(mug=5, tee=1)
     final = state(products=[product("mug", 5), product("cap", 9)])  # tee missing, cap never set
     verdict = check_conservation(h.build(), final)
-    assert verdict.outcome is Outcome.PASS
-    assert "1 sku without a final product not judged" in verdict.summary
+    assert verdict.outcome is Outcome.FAIL
+    assert [(e.kind, e.ref) for e in verdict.evidence if e.kind == "product"] == [
+        ("product", "tee")
+    ]
+    assert "(1 no longer readable)" in verdict.summary
 
 
 def test_conservation_is_not_exercised_without_a_set_stock() -> None:
