@@ -49,6 +49,7 @@ def _checkout_session(base: str) -> str:
             "line_items[0][quantity]": "1",
         },
         timeout=10,
+        trust_env=False,
     )
     response.raise_for_status()
     return f"{response.json()['object']} created"

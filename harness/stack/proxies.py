@@ -7,6 +7,7 @@ API (changing a proxy's upstream) goes straight to the HTTP API.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +28,16 @@ class ProxyInfo:
     upstream: str  # host:port of the real service
 
 
+def _bypass_env_proxies() -> None:
+    """toxiproxy-python calls through ``requests``, which honours HTTP(S)_PROXY: loopback
+    traffic must never take that detour."""
+    for name in ("NO_PROXY", "no_proxy"):
+        current = [h for h in os.environ.get(name, "").split(",") if h]
+        missing = [h for h in ("127.0.0.1", "localhost", "::1") if h not in current]
+        if missing:
+            os.environ[name] = ",".join(current + missing)
+
+
 class ProxyServer:
     """A typed handle on one Toxiproxy server."""
 
@@ -37,6 +48,7 @@ class ProxyServer:
         self.api_url = api_url.rstrip("/")
         self._host, self._port = parts.hostname, parts.port
         self._server = Toxiproxy()
+        _bypass_env_proxies()
 
     def _bind(self) -> None:
         # toxiproxy-python's APIConsumer is global: re-point it before every call.
@@ -98,7 +110,10 @@ class ProxyServer:
     def set_upstream(self, name: str, upstream: str) -> None:
         # Not in toxiproxy-python: POST /proxies/{name} updates fields in place (v2 API).
         response = httpx.post(
-            f"{self.api_url}/proxies/{name}", json={"upstream": upstream}, timeout=5
+            f"{self.api_url}/proxies/{name}",
+            json={"upstream": upstream},
+            timeout=5,
+            trust_env=False,
         )
         response.raise_for_status()
 

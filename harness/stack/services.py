@@ -215,7 +215,7 @@ def launch_toxiproxy(settings: Settings, log_dir: Path, *, die_with_parent: bool
     url = f"http://127.0.0.1:{port}"
 
     def probe() -> bool:
-        return httpx.get(f"{url}/version", timeout=2).status_code == 200
+        return httpx.get(f"{url}/version", timeout=2, trust_env=False).status_code == 200
 
     return Launch("toxiproxy", url, process, probe, spawned)
 
@@ -242,6 +242,7 @@ def launch_stripe_mock(
             f"{url}/v1/balance",
             headers={"Authorization": f"Bearer {STRIPE_MOCK_PROBE_KEY}"},
             timeout=2,
+            trust_env=False,
         )
         return response.status_code == 200
 

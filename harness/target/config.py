@@ -48,7 +48,7 @@ from pydantic import (
     model_validator,
 )
 
-from harness.stack.network import check_url_allowed
+from harness.stack.network import check_url_allowed, is_loopback
 from harness.target.adapter import ADAPTER_MEMBERS
 
 
@@ -125,6 +125,14 @@ class TargetConfig(BaseModel):
                     "fixed address it uses as STRIPE_API_BASE"
                 )
         for name, link in self.links.items():
+            listen_host = link.listen.rsplit(":", 1)[0].strip("[]")
+            if not is_loopback(listen_host):
+                # Toxiproxy would expose the simulator (and its admin routes) to the network.
+                raise ValueError(
+                    f"links.{name}.listen must be a loopback address, not {listen_host!r}"
+                )
+            if link.upstream is not None:
+                check_url_allowed(f"tcp://{link.upstream}", self.allowed_hosts)
             if name != "stripe" and link.upstream is None:
                 raise ValueError(f"links.{name} needs 'upstream' (where the real {name} listens)")
         return self

@@ -200,3 +200,22 @@ def test_settings_for_the_other_kind_of_target_are_refused_not_ignored() -> None
     assert "'env' and 'cwd' apply to a command target" in message
     [(_, message)] = errors_of({**URL_TARGET, "cwd": "."})
     assert "'env' and 'cwd' apply to a command target" in message
+
+
+def test_a_link_listens_on_loopback_only() -> None:
+    links = {"stripe": {"listen": "0.0.0.0:12111"}}
+    [(_, message)] = errors_of({**URL_TARGET, "links": links})
+    assert "links.stripe.listen must be a loopback address" in message
+
+
+def test_a_link_upstream_off_loopback_needs_allowed_hosts() -> None:
+    links = {
+        "stripe": {"listen": "127.0.0.1:1"},
+        "redis": {"listen": "127.0.0.1:2", "upstream": "db.internal:6379"},
+    }
+    [(_, message)] = errors_of({**URL_TARGET, "links": links})
+    assert "allowed_hosts" in message
+    allowed = TargetConfig.model_validate(
+        {**URL_TARGET, "links": links, "allowed_hosts": ["db.internal"]}
+    )
+    assert allowed.links["redis"].upstream == "db.internal:6379"
