@@ -22,6 +22,18 @@ def check_no_server_errors_on_bad_input(history: History, state: FinalState) -> 
     for pair in history.pairs("bad_request"):
         done = pair.completion
         status = done.status if done is not None else None
+        if done is not None and status is None and done.value.get("dropped"):
+            # Hanging up on malformed input is no better than a 500: the server fell over.
+            answered += 1
+            value = pair.invoke.value
+            violations.append(
+                op_evidence(
+                    done,
+                    f"{value.get('method')} {value.get('route')} ({value.get('description')}): "
+                    "the server dropped the connection",
+                )
+            )
+            continue
         if done is None or status is None:
             unanswered += 1
             continue

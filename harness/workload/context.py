@@ -74,8 +74,12 @@ class WorkloadContext:
         except (httpx.TimeoutException, TimeoutError) as exc:
             return self.history.complete(invoke, OpType.INFO, {"error": f"timeout: {exc!r}"}), None
         except httpx.TransportError as exc:
-            # The request may have reached the target before the connection broke.
-            return self.history.complete(invoke, OpType.INFO, {"error": repr(exc)}), None
+            # The request may have reached the target before the connection broke. "dropped"
+            # marks a server that accepted the request and then hung up (crashed, gave up):
+            # checkers of malformed input count that against it.
+            dropped = isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError)
+            lost = {"error": repr(exc), "dropped": dropped}
+            return self.history.complete(invoke, OpType.INFO, lost), None
         if reply.ok:
             body = reply.body if isinstance(reply.body, dict) else {"body": reply.body}
             return self.history.complete(invoke, OpType.OK, {**body, "status": reply.status}), reply

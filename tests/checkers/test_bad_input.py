@@ -80,3 +80,14 @@ def test_an_unusable_event_answered_500_is_a_retry_storm() -> None:
     assert verdict.outcome is Outcome.FAIL
     assert "retry storm" in verdict.evidence[0].detail
     assert "1 of 1 unusable event got a 5xx" in verdict.summary
+
+
+def test_hanging_up_on_malformed_input_is_a_violation_but_a_timeout_is_not_judged() -> None:
+    h = HistoryBuilder()
+    value = {"method": "POST", "route": "/carts", "description": "not JSON"}
+    h.op("bad_request", value, {"error": "RemoteProtocolError()", "dropped": True}, OpType.INFO)
+    h.op("bad_request", value, {"error": "ReadTimeout()", "dropped": False}, OpType.INFO)
+    verdict = check_no_server_errors_on_bad_input(h.build(), state())
+    assert verdict.outcome is Outcome.FAIL
+    assert "dropped the connection" in verdict.evidence[0].detail
+    assert "1 unanswered not judged" in verdict.summary
