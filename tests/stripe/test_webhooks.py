@@ -148,7 +148,8 @@ def test_retries_stop_after_the_bounded_number_of_attempts(
 
 
 def test_a_timed_out_delivery_is_retried(make_sim: Callable[..., StripeSimulator]) -> None:
-    sim = make_sim(delivery_timeout_s=0.3)
+    # A time-out with room to spare: a loaded CI machine must not make the retry time out too.
+    sim = make_sim(delivery_timeout_s=2.0)
     session_id = _open_session(sim)
     unblock = threading.Event()
     calls: list[int] = []
@@ -156,7 +157,7 @@ def test_a_timed_out_delivery_is_retried(make_sim: Callable[..., StripeSimulator
     def stall_first(_: Received) -> None:
         calls.append(1)
         if len(calls) == 1:
-            unblock.wait(5)  # outlasts the 0.3 s delivery time-out
+            unblock.wait(10)  # outlasts the 2 s delivery time-out
 
     with receiver(stall_first) as rcv:
         sim.add_webhook_endpoint(rcv.url)
