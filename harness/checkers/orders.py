@@ -97,8 +97,10 @@ def refund_keys_by_intent(state: FinalState) -> dict[str, set[str | None]]:
 def check_refund_exactly_once(history: History, state: FinalState) -> Verdict:
     """Refunded order ⇒ exactly one refund of its payment; fulfilled ⇒ none; never two."""
     refunds_by_intent: dict[str, list[str]] = defaultdict(list)
+    refund_amounts: dict[str, int] = {}
     for refund in state.refunds:
         refunds_by_intent[refund.payment_intent].append(refund.id)
+        refund_amounts[refund.id] = refund.amount
     paid = paid_cart_sessions(state)
     paid_intents = {s.payment_intent for s in state.sessions if s.paid and s.payment_intent}
     by_session = orders_by_session(state.orders)
@@ -138,6 +140,16 @@ def check_refund_exactly_once(history: History, state: FinalState) -> Verdict:
             if expected is None:
                 continue  # pending: not final yet, convergence judges it
             judged_orders += 1
+            if expected == 1 and len(refunds) == 1:
+                amount = refund_amounts.get(refunds[0])
+                if amount is not None and amount != session.amount_total:
+                    violations.append(
+                        order_evidence(
+                            order,
+                            f"refund {refunds[0]} gave back {amount} of the "
+                            f"{session.amount_total} paid",
+                        )
+                    )
             if len(refunds) != expected:
                 violations.append(
                     order_evidence(

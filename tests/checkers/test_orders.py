@@ -334,3 +334,14 @@ def test_a_new_key_after_a_stored_500_or_a_429_is_allowed() -> None:
         ),
     )
     assert check_refund_exactly_once(HistoryBuilder().build(), ok).outcome is Outcome.PASS
+
+
+def test_a_partial_refund_of_an_unfulfillable_order_fails() -> None:
+    final = state(
+        orders=[order("cs_1", status="refunded")],
+        sessions=[session("cs_1")],
+        refunds=[refund("cs_1", amount=1)],
+    )
+    verdict = check_refund_exactly_once(EMPTY, final)
+    assert verdict.outcome is Outcome.FAIL
+    assert "gave back 1 of the" in verdict.evidence[0].detail
