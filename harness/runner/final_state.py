@@ -34,8 +34,21 @@ def run_carts(history: History) -> set[str]:
     }
 
 
+def _session_cart(session: dict[str, Any]) -> str | None:
+    """The cart a session is for: client_reference_id, else metadata[cart_id] (contract 3 asks
+    for both; a target that sets only one must not hide its sessions from the checkers)."""
+    metadata = session.get("metadata") or {}
+    cart = session.get("client_reference_id") or metadata.get("cart_id")
+    return str(cart) if cart else None
+
+
+def carts_at_stripe(sim: StripeSimulator) -> set[str]:
+    """Every cart the simulator saw a session for (a load run's carts are not in its history)."""
+    return {cart for s in sim.ledger.sessions() if (cart := _session_cart(s)) is not None}
+
+
 def _sessions(sim: StripeSimulator, carts: set[str]) -> list[dict[str, Any]]:
-    return [s for s in sim.ledger.sessions() if s.get("client_reference_id") in carts]
+    return [s for s in sim.ledger.sessions() if _session_cart(s) in carts]
 
 
 async def expire_open_sessions(ctx: WorkloadContext, carts: set[str]) -> None:

@@ -29,6 +29,7 @@ from harness.checkers.registry import check_all
 from harness.faults.schedule import PhaseBoard
 from harness.history import History
 from harness.runner.final_state import (
+    carts_at_stripe,
     final_state,
     read_products,
     settle,
@@ -172,7 +173,7 @@ async def _load(
     await asyncio.to_thread(_locust, options, base_url, sim, csv_prefix)
     stats = read_stats(csv_prefix)
     on_event("load: settling")
-    carts = {str(s.get("client_reference_id")) for s in sim.ledger.sessions()}
+    carts = carts_at_stripe(sim)
     orders = await settle(ctx, carts, options.convergence_bound_s)
     return stats, orders
 
@@ -211,7 +212,7 @@ def run_load(
                 await adapter.aclose()
 
         stats, orders, products = asyncio.run(main())
-        carts = {str(s.get("client_reference_id")) for s in sim.ledger.sessions()}
+        carts = carts_at_stripe(sim)
         log = target.logs() if target is not None else ""
         state = final_state(sim, carts, orders, products, log, options.convergence_bound_s)
         verdicts = check_all(history, state, only=LOAD_INVARIANTS)
