@@ -10,9 +10,11 @@ import pytest
 import redis
 
 from harness.faults import FaultEnvironment, FaultSpec, Nemesis
-from harness.faults.nemesis import FaultUnavailableError
+from harness.faults.nemesis import FaultHealError, FaultUnavailableError
 from harness.faults.schedule import PhaseBoard
 from harness.history import History
+from harness.stack.network import free_port
+from harness.stack.proxies import ProxyServer
 from harness.stack.stack import Stack
 from harness.stripe import StripeSimulator
 
@@ -155,3 +157,20 @@ def test_a_periodic_fault_repeats_its_window(healed: Stack, sim: StripeSimulator
     # Each window is followed by a healthy gap before the next one starts.
     assert all(stops[i].time_s <= starts[i + 1].time_s for i in range(2))
     assert healed.toxiproxy.proxy("redis").toxics() == {}
+
+
+def test_heal_all_runs_every_step_even_when_one_fails(sim: StripeSimulator) -> None:
+    dead = ProxyServer(f"http://127.0.0.1:{free_port()}")  # nothing listens: reset() fails
+    sim.faults.fail(500, times=3)
+    env = FaultEnvironment(history=History(), phases=PhaseBoard(), simulator=sim, toxiproxy=dead)
+    nemesis = Nemesis(env, [FaultSpec(kind="stripe_429", params={"times": 2})])
+
+    async def scenario() -> None:
+        nemesis.start()
+        await nemesis.heal_all()
+
+    with pytest.raises(FaultHealError, match="Toxiproxy reset"):
+        asyncio.run(scenario())
+    assert sim.faults.armed() == []  # the steps after the failed one still ran
+    healed = [op.value["name"] for op in env.history.completions("stop_fault")]
+    assert "all" in healed
