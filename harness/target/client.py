@@ -10,6 +10,20 @@ from harness.stack.network import check_url_allowed
 from harness.target.adapter import Reply
 
 
+def target_http_client(
+    base_url: str, timeout_s: float, allowed_hosts: tuple[str, ...], max_connections: int
+) -> httpx.AsyncClient:
+    """The HTTP client every adapter uses: only to hosts the harness may reach, never through a
+    proxy from the environment, and with bounded concurrency."""
+    check_url_allowed(base_url, allowed_hosts)
+    return httpx.AsyncClient(
+        base_url=base_url,
+        timeout=timeout_s,
+        trust_env=False,
+        limits=httpx.Limits(max_connections=max_connections),
+    )
+
+
 async def to_reply(response: httpx.Response) -> Reply:
     try:
         body: Any = response.json()
@@ -28,15 +42,9 @@ class ContractClient:
         allowed_hosts: tuple[str, ...] = (),
         max_connections: int = 100,
     ) -> None:
-        check_url_allowed(base_url, allowed_hosts)
         self.base_url = base_url.rstrip("/")
         self._admin = {"Authorization": f"Bearer {admin_token}"}
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=timeout_s,
-            trust_env=False,  # never route loopback traffic through a proxy from the environment
-            limits=httpx.Limits(max_connections=max_connections),
-        )
+        self._http = target_http_client(self.base_url, timeout_s, allowed_hosts, max_connections)
 
     @property
     def webhook_url(self) -> str:

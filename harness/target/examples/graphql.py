@@ -25,11 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from harness.stack.network import check_url_allowed
 from harness.target.adapter import Reply, TargetAdapter
-from harness.target.client import to_reply
+from harness.target.client import target_http_client, to_reply
 
 WEBHOOK_PATH = "/hooks/stripe-events"
 
@@ -196,15 +193,10 @@ class GraphQLShopAdapter:
         allowed_hosts: tuple[str, ...] = (),
         max_connections: int = 100,
     ) -> None:
-        check_url_allowed(base_url, allowed_hosts)  # the harness only talks to hosts it may reach
         self.base_url = base_url.rstrip("/")
         self._admin = {"Authorization": f"Bearer {admin_token}"}
-        self._http = httpx.AsyncClient(
-            base_url=self.base_url,
-            timeout=timeout_s,
-            trust_env=False,  # never route loopback traffic through a proxy from the environment
-            limits=httpx.Limits(max_connections=max_connections),
-        )
+        # Loopback (or allowed hosts) only, no proxy from the environment: as the default adapter.
+        self._http = target_http_client(self.base_url, timeout_s, allowed_hosts, max_connections)
 
     @property
     def webhook_url(self) -> str:
