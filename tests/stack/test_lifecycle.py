@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -129,47 +131,37 @@ def test_an_exception_inside_the_context_still_tears_down() -> None:
     assert not any(running(p) for p in pids)
 
 
+@contextlib.contextmanager
+def stack_up_in_foreground(env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], set[int]]]:
+    """`checkout-chaos stack up` running, with the pids of its four services; always reaped."""
+    proc = subprocess.Popen(
+        [*CLI, "stack", "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        read_until(proc, "press Ctrl-C")
+        services = children_of(proc.pid)
+        assert len(services) == 4
+        yield proc, services
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_or_sigterm_on_stack_up_tears_down(
     isolated_env: dict[str, str], sig: signal.Signals
 ) -> None:
-    proc = subprocess.Popen(
-        [*CLI, "stack", "up"],
-        env=isolated_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        read_until(proc, "press Ctrl-C")
-        services = children_of(proc.pid)
-        assert len(services) == 4
+    with stack_up_in_foreground(isolated_env) as (proc, services):
         proc.send_signal(sig)
         assert proc.wait(timeout=30) == 130
         assert wait_gone(services) == set()
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_services_die_with_a_killed_harness(isolated_env: dict[str, str]) -> None:
-    proc = subprocess.Popen(
-        [*CLI, "stack", "up"],
-        env=isolated_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        read_until(proc, "press Ctrl-C")
-        services = children_of(proc.pid)
-        assert len(services) == 4
+    with stack_up_in_foreground(isolated_env) as (proc, services):
         proc.kill()  # SIGKILL: no Python teardown runs; PR_SET_PDEATHSIG must do the job
         proc.wait()
         assert wait_gone(services) == set()
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 def test_detached_stack_reports_status_and_goes_down(isolated_env: dict[str, str]) -> None:
