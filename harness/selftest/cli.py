@@ -33,47 +33,64 @@ CODES = {
 }
 
 
-def _cell_text(cell: Cell | None, is_control: bool) -> str:
+def _codes(invariants: tuple[str, ...] | list[str]) -> str:
+    return "/".join(CODES.get(v, v) for v in invariants)
+
+
+def _cell_text(cell: Cell | None, run: MemberRun) -> str:
+    """Counted violations bright (red: a false alarm of the control), collateral ones dim."""
     if cell is None:
         return ""
     if cell.error is not None:
         return "[yellow]ERR[/]"
     if not cell.violated:
         return "[dim]·[/]"
-    codes = "/".join(CODES.get(v, v) for v in cell.violated)
-    return f"[red]{codes}[/]" if is_control else f"[green]{codes}[/]"
+    counted = run.hits(cell)
+    if run.is_control:
+        return f"[red]{_codes(counted)}[/]"
+    other = [v for v in cell.violated if v not in counted]
+    parts = ([f"[green]{_codes(counted)}[/]"] if counted else []) + (
+        [f"[dim]{_codes(other)}[/]"] if other else []
+    )
+    return "/".join(parts)
 
 
 def matrix_table(matrix: Matrix) -> Table:
     """Scenarios down, members across (numbered; the legend names them), violations in cells."""
-    table = Table(title="detection matrix: invariants each scenario found violated, per member")
+    table = Table(
+        title="detection matrix: invariants each scenario found violated, per member "
+        "(bright: an invariant the bug breaks; dim: collateral, not counted)"
+    )
     table.add_column("scenario", no_wrap=True)
     for n, run in enumerate(matrix.runs):
         table.add_column("C" if run.is_control else str(n), justify="center", no_wrap=True)
     for scenario in matrix.scenarios:
         table.add_row(
             scenario,
-            *(_cell_text(matrix.cell(r.member, scenario), r.is_control) for r in matrix.runs),
+            *(_cell_text(matrix.cell(r.member, scenario), r) for r in matrix.runs),
         )
     return table
 
 
 def summary_table(matrix: Matrix) -> Table:
     table = Table(title="time to first detection")
-    for column in ("member", "caught by (scenario: invariants)", "first", "verdict"):
+    for column in ("member", "breaks", "caught by (scenario: invariants)", "first", "verdict"):
         table.add_column(column)
     for run in matrix.runs:
         first = run.first_detection_s
-        caught = " ".join(
-            f"{c.scenario}:{'/'.join(CODES.get(v, v) for v in c.violated)}"
-            for c in run.catching[:3]
-        ) + (f" +{len(run.catching) - 3} more" if len(run.catching) > 3 else "")
+        caught = " ".join(f"{c.scenario}:{_codes(run.hits(c))}" for c in run.catching[:3]) + (
+            f" +{len(run.catching) - 3} more" if len(run.catching) > 3 else ""
+        )
         if run.is_control:
             verdict = "[green]clean[/]" if run.ok else "[red]FALSE ALARM / ERROR[/]"
         else:
             verdict = "[green]detected[/]" if run.detected else "[red]UNDETECTED[/]"
         table.add_row(
-            run.member, caught or "-", "-" if first is None else f"{first:.1f} s", verdict
+            run.member,
+            _codes(run.expected) or "-",
+            caught or "-",
+            "-" if first is None else f"{first:.1f} s",
+            verdict,
         )
     return table
 
@@ -109,6 +126,12 @@ def print_matrix(matrix: Matrix, console: Console) -> None:
     for run in matrix.bugs:
         if not run.detected and run.known_gap:
             console.print(f"  {run.member} escapes: {run.known_gap}")
+        elif not run.detected and run.off_target:
+            flagged = ", ".join(f"{c.scenario}: {_codes(c.violated)}" for c in run.off_target)
+            console.print(
+                f"  {run.member} tripped only invariants it does not break ({flagged}); "
+                f"a detection must flag {_codes(run.expected)}"
+            )
     control = matrix.control
     if control is not None:
         if control.ok:
@@ -117,7 +140,7 @@ def print_matrix(matrix: Matrix, console: Console) -> None:
             alarms = "; ".join(
                 f"{c.scenario}: {c.error or ', '.join(c.violated)}"
                 for c in control.cells
-                if c.detected or c.error
+                if c.violated or c.error
             )
             console.print(f"control: [red]not clean[/]: {alarms}")
     console.print(f"total runtime: {matrix.total_s:.1f} s in {matrix.lanes} lane(s)")

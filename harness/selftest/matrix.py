@@ -1,4 +1,9 @@
-"""The detection matrix: bug x scenario, each cell the invariants that scenario found violated."""
+"""The detection matrix: bug x scenario, each cell the invariants that scenario found violated.
+
+A bug counts as detected only where a scenario flags an invariant the bug is known to break
+(``Bug.breaks``): a bug that trips some unrelated invariant was caught by luck, and the day that
+luck runs out the harness would miss it without anyone noticing.
+"""
 
 from __future__ import annotations
 
@@ -19,10 +24,6 @@ class Cell:
     duration_s: float
     finished_at_s: float  # seconds since the start of this member's run
 
-    @property
-    def detected(self) -> bool:
-        return bool(self.violated)
-
 
 @dataclass
 class MemberRun:
@@ -33,10 +34,17 @@ class MemberRun:
     duration_s: float = 0.0
     lane: int = 0
     known_gap: str | None = None  # why no scenario catches this bug yet, when that is known
+    expected: tuple[str, ...] = ()  # the invariants this bug breaks; empty: any violation counts
+
+    def hits(self, cell: Cell) -> tuple[str, ...]:
+        """The violations in ``cell`` that count: for the control every one is a false alarm."""
+        if self.is_control or not self.expected:
+            return cell.violated
+        return tuple(v for v in cell.violated if v in self.expected)
 
     @property
     def detected(self) -> bool:
-        return any(c.detected for c in self.cells)
+        return any(self.hits(c) for c in self.cells)
 
     @property
     def errors(self) -> list[Cell]:
@@ -45,12 +53,17 @@ class MemberRun:
     @property
     def first_detection_s(self) -> float | None:
         """Seconds from the start of the member's run until the first flagging scenario ended."""
-        times = [c.finished_at_s for c in self.cells if c.detected]
+        times = [c.finished_at_s for c in self.cells if self.hits(c)]
         return min(times) if times else None
 
     @property
     def catching(self) -> list[Cell]:
-        return [c for c in self.cells if c.detected]
+        return [c for c in self.cells if self.hits(c)]
+
+    @property
+    def off_target(self) -> list[Cell]:
+        """Cells that flagged only invariants this bug is not known to break."""
+        return [c for c in self.cells if c.violated and not self.hits(c)]
 
     @property
     def ok(self) -> bool:
@@ -117,13 +130,14 @@ class Matrix:
                     "summary": r.summary,
                     "control": r.is_control,
                     "detected": r.detected,
+                    "expected": list(r.expected),
                     "known_gap": r.known_gap,
                     "first_detection_s": (
                         None if r.first_detection_s is None else round(r.first_detection_s, 1)
                     ),
                     "duration_s": round(r.duration_s, 1),
                     "cells": [
-                        {**asdict(c), "violated": list(c.violated)}
+                        {**asdict(c), "violated": list(c.violated), "counted": list(r.hits(c))}
                         | {"duration_s": round(c.duration_s, 2)}
                         | {"finished_at_s": round(c.finished_at_s, 2)}
                         for c in r.cells
@@ -150,7 +164,13 @@ class Matrix:
                 {
                     "member": r.member,
                     "summary": r.summary,
-                    "caught_by": {c.scenario: list(c.violated) for c in r.catching},
+                    "expected": list(r.expected),
+                    "caught_by": {c.scenario: list(r.hits(c)) for c in r.catching},
+                    "also_flagged": {
+                        c.scenario: [v for v in c.violated if v not in r.hits(c)]
+                        for c in r.cells
+                        if set(c.violated) - set(r.hits(c))
+                    },
                     "known_gap": None if r.detected else r.known_gap,
                     "first_detection_s": (
                         None if r.first_detection_s is None else round(r.first_detection_s, 1)

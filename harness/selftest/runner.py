@@ -114,7 +114,11 @@ def run_selftest(
         work.put((member.name, member.summary))
     runs = {
         m.name: MemberRun(
-            member=m.name, summary=m.summary, is_control=m.is_control, known_gap=m.known_gap
+            member=m.name,
+            summary=m.summary,
+            is_control=m.is_control,
+            known_gap=m.known_gap,
+            expected=m.breaks,
         )
         for m in members
     }

@@ -23,6 +23,7 @@ SLOW: frozenset[str] = frozenset({"missing-metadata-500", "redis-loses-paid-orde
 class Member:
     name: str
     summary: str
+    breaks: tuple[str, ...] = ()  # the invariants a detection must flag (Bug.breaks)
 
     @property
     def is_control(self) -> bool:
@@ -44,4 +45,4 @@ def members(names: list[str] | None = None) -> list[Member]:
     if unknown:
         raise ValueError(f"unknown zoo member(s) {', '.join(unknown)}; known: {', '.join(BY_NAME)}")
     wanted = set(names or BY_NAME) | {CONTROL}
-    return [Member(bug.name, bug.summary) for bug in BUGS if bug.name in wanted]
+    return [Member(bug.name, bug.summary, bug.breaks) for bug in BUGS if bug.name in wanted]

@@ -24,6 +24,9 @@ class Bug:
     name: str
     summary: str
     module: str | None  # reference_impl.zoo.<module>, whose apply() installs the bug
+    # The contract invariants (section 5 ids) this bug breaks. A scenario detects the bug only by
+    # flagging one of these: a violation of something else is collateral, not a detection.
+    breaks: tuple[str, ...] = ()
 
     @property
     def is_control(self) -> bool:
@@ -40,67 +43,80 @@ BUGS: tuple[Bug, ...] = (
         "no-idempotency",
         "checkout keyed per request and the cart not locked: a double click makes two sessions",
         "no_idempotency",
+        breaks=("one-session-per-cart",),
     ),
     Bug(
         "retry-without-key",
         "Stripe calls retried without their Idempotency-Key after a timeout or lost reply",
         "retry_without_key",
+        breaks=("one-session-per-cart",),
     ),
     Bug(
         "webhook-not-idempotent",
         "no event or session dedupe in the webhook handler: a duplicate makes a second order",
         "webhook_not_idempotent",
+        breaks=("exactly-once-order",),
     ),
     Bug(
         "non-atomic-stock",
         "stock checked, then decremented in separate Redis calls: racing buyers oversell",
         "non_atomic_stock",
+        breaks=("no-oversell",),
     ),
     Bug(
         "no-final-stock-check",
         "fulfilment sells a paid session's units without checking the stock is still there",
         "no_final_stock_check",
+        breaks=("no-oversell", "refund-exactly-once"),
     ),
     Bug(
         "redis-loses-paid-order",
         "with Redis down after payment the handler acknowledges the event and drops the order",
         "redis_loses_paid_order",
+        breaks=("exactly-once-order", "convergence"),
     ),
     Bug(
         "expired-after-completed",
         "an `expired` event is applied to a paid session: its units go back on sale",
         "expired_after_completed",
+        breaks=("conservation", "no-oversell"),
     ),
     Bug(
         "no-signature-check",
         "webhooks are parsed without verifying Stripe-Signature",
         "no_signature_check",
+        breaks=("authentic-webhooks-only",),
     ),
     Bug(
         "stale-timestamps",
         "the signature is checked but its timestamp is not: old and far-future events pass",
         "stale_timestamps",
+        breaks=("authentic-webhooks-only",),
     ),
     Bug(
         "client-price",
         "checkout prices the cart with unit prices the client sent instead of the catalogue",
         "client_price",
+        breaks=("amount-integrity",),
     ),
     Bug(
         "pii-in-logs",
         "the checkout request, contact details included, is printed past the redacting logger",
         "pii_in_logs",
+        breaks=("no-pii-in-logs",),
     ),
     Bug(
         "missing-metadata-500",
         "the webhook handler indexes optional session fields (metadata, payment_intent): "
         "an event without one gets a 500 and Stripe's retries storm",
         "missing_metadata_500",
+        breaks=("no-server-errors-on-bad-input", "convergence"),
     ),
     Bug(
         "refund-twice",
         "every fulfilment attempt of a stock-out refunds again under a fresh Idempotency-Key",
         "refund_twice",
+        breaks=("refund-exactly-once",),
     ),
 )
 
