@@ -51,7 +51,7 @@ class _PiiRegistry:
         with self._lock:
             added = False
             for value in values:
-                value = value.strip()
+                value = value.strip().lower()
                 if len(value) < _MIN_SCRUB_LEN:
                     continue
                 added = added or value not in self._values
@@ -63,7 +63,12 @@ class _PiiRegistry:
                 self._values.popitem(last=False)
             # Longest first so a value containing another is replaced whole.
             ordered = sorted(self._values, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+            # Case-insensitive: a name logged upper-cased ("ADA LOVELACE") is the same person.
+            self._pattern = (
+                re.compile("|".join(re.escape(v) for v in ordered), re.IGNORECASE)
+                if ordered
+                else None
+            )
 
     def scrub(self, text: str) -> str:
         pattern = self._pattern
