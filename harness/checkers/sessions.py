@@ -92,6 +92,47 @@ def _new_session_reason(
     return None
 
 
+def _edits_while_locked(
+    handouts: list[tuple[Pair, Op, str]],
+    set_items: list[Pair],
+    stripe: dict[str, StripeSession],
+    closing: dict[str, list[Pair]],
+) -> list[Evidence]:
+    """Item edits a cart accepted while its session was open or paid (6.4: those get 409).
+
+    Only edits answered ok and invoked after a checkout of the cart had answered are judged; the
+    session is then settled unless something that may have closed it unpaid (expiry, a failed
+    async payment) was invoked before the edit ended, or Stripe expired it by itself.
+    """
+    found: list[Evidence] = []
+    for edit in set_items:
+        done = edit.completion
+        if done is None or done.type is not OpType.OK:
+            continue
+        earlier = [h for h in handouts if h[1].index < edit.invoke.index]
+        if not earlier:
+            continue
+        _pair, _done, session = earlier[-1]
+        known = stripe.get(session)
+        paid = known is not None and known.paid
+        if not paid:
+            ended = completion_index(edit)
+            if any(p.invoke.index < ended for p in closing.get(session, [])):
+                continue
+            if known is not None and known.status == "expired":
+                continue  # Stripe expired it unprompted: the history cannot say when
+        value = edit.invoke.value
+        found.append(
+            op_evidence(
+                done,
+                f"cart {value.get('cart_id')} accepted {value.get('sku')} x "
+                f"{value.get('quantity')} while its session {session} was "
+                f"{'paid' if paid else 'open'}: the cart should be locked (409)",
+            )
+        )
+    return found
+
+
 def check_one_session_per_cart(history: History, state: FinalState) -> Verdict:
     """Checkouts of an unchanged cart all carry one session id; a cart is paid at most once.
 
@@ -99,7 +140,8 @@ def check_one_session_per_cart(history: History, state: FinalState) -> Verdict:
     session expired or its async payment failed (an operation that may have done so was invoked
     before the new id was answered; or Stripe expired it unprompted), or after the cart may have
     changed; never after the previous session was paid. Once a newer id is handed out, a checkout
-    invoked after that must not answer the superseded one.
+    invoked after that must not answer the superseded one. A cart whose session is open or paid
+    refuses item edits (6.4): otherwise the buyer pays for one cart and the shop ships another.
     """
     handouts = _handouts(history)
     stripe = sessions_by_id(state)
@@ -160,6 +202,11 @@ def check_one_session_per_cart(history: History, state: FinalState) -> Verdict:
                 superseded_at[current] = done.index
             current, first[session] = session, pair
         distinct += len(first)
+    for cart, answers in sorted(handouts.items()):
+        locked = _edits_while_locked(answers, set_items.get(cart, []), stripe, closing)
+        if locked:
+            carts_violated.add(cart)
+            violations.extend(locked)
     for cart, paid in sorted(paid_by_cart.items()):
         if len(paid) > 1:
             carts_violated.add(cart)

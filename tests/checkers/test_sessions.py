@@ -102,8 +102,10 @@ def test_a_session_stripe_expired_on_its_own_may_be_replaced() -> None:
 def test_a_changed_cart_may_get_a_new_session() -> None:
     h = HistoryBuilder()
     h.set_item("c1", quantity=1)
+    # An edit racing the first checkout may have landed just before it locked the cart.
+    edit = h.invoke("set_item", {"cart_id": "c1", "sku": "mug", "quantity": 2}, "w2")
     h.checkout("c1", "cs_1", PRICE)
-    h.set_item("c1", quantity=2)
+    h.complete(edit, OpType.OK, {"cart_id": "c1"})
     h.checkout("c1", "cs_2", AMOUNT)
     final = state(sessions=[session("cs_1", paid=False), session("cs_2", paid=False)])
     assert check_one_session_per_cart(h.build(), final).outcome is Outcome.PASS
@@ -211,3 +213,42 @@ def test_a_session_created_without_an_idempotency_key_fails() -> None:
     assert verdict.outcome is Outcome.FAIL
     assert [e.kind for e in verdict.evidence] == ["request"]
     assert "created without Idempotency-Key" in verdict.evidence[0].detail
+
+
+def test_an_item_edit_accepted_while_the_session_is_open_fails() -> None:
+    h = HistoryBuilder()
+    h.set_item("c1", quantity=2)
+    h.checkout("c1", "cs_1", AMOUNT)
+    refused = h.set_item("c1", quantity=3, outcome=OpType.FAIL, result={"status": 409})
+    accepted = h.set_item("c1", quantity=5)
+    verdict = check_one_session_per_cart(h.build(), state(sessions=[session("cs_1", paid=False)]))
+    assert verdict.outcome is Outcome.FAIL
+    [evidence] = verdict.evidence
+    assert evidence.ref == str(accepted.index) != str(refused.index)
+    assert "cart c1 accepted" in evidence.detail
+    assert "while its session cs_1 was open" in evidence.detail
+
+
+def test_an_item_edit_accepted_after_payment_fails_even_after_an_expiry_attempt() -> None:
+    h = HistoryBuilder()
+    h.set_item("c1", quantity=2)
+    h.checkout("c1", "cs_1", AMOUNT)
+    h.pay("cs_1")
+    h.expire("cs_1", result=OpType.FAIL)
+    h.set_item("c1", quantity=1)
+    verdict = check_one_session_per_cart(h.build(), state(sessions=[session("cs_1", paid=True)]))
+    assert verdict.outcome is Outcome.FAIL
+    assert "while its session cs_1 was paid" in verdict.evidence[0].detail
+
+
+def test_item_edits_before_checkout_after_expiry_or_concurrent_with_it_pass() -> None:
+    h = HistoryBuilder()
+    h.set_item("c1", quantity=2)
+    racing = h.invoke("set_item", {"cart_id": "c1", "sku": "mug", "quantity": 4}, "w2")
+    h.checkout("c1", "cs_1", AMOUNT)
+    h.complete(racing, OpType.OK, {"cart_id": "c1"})  # invoked before the session existed
+    h.expire("cs_1")
+    h.set_item("c1", quantity=3)  # the expiry reopened the cart
+    h.checkout("c1", "cs_2", 3 * PRICE)
+    final = state(sessions=[session("cs_1", paid=False, status="expired"), session("cs_2")])
+    assert check_one_session_per_cart(h.build(), final).outcome is Outcome.PASS
