@@ -22,9 +22,20 @@ WORKLOADS: dict[str, Workload] = {
 
 
 # The phases each workload announces, in order: fault schedules may start and stop on them.
-# ("redeliver" and "late-events" only when the shoppers' parameters ask for those stages.)
+# ("edit-open", "edit-paid", "redeliver" and "late-events" only when the shoppers' parameters
+# ask for those stages.)
 PHASES: dict[str, tuple[str, ...]] = {
-    "shoppers": ("carts", "checkout", "pay", "paid", "redeliver", "late-events", "done"),
+    "shoppers": (
+        "carts",
+        "checkout",
+        "edit-open",
+        "pay",
+        "paid",
+        "edit-paid",
+        "redeliver",
+        "late-events",
+        "done",
+    ),
     "webhook_attacks": ("attack-setup", "attack", "attack-done"),
     "bad_input": ("bad-input",),
 }

@@ -38,6 +38,9 @@ class ShoppersParams(BaseModel):
     # A tampering client: the checkout body also names its own (tiny) prices, in the shapes a
     # naive service might read. The catalogue price must win.
     send_prices: bool = False
+    # Second thoughts: with the session open, and again once paid, the buyer tries to change the
+    # cart. Both must get 409 (contract 6.4), or the shop ships something other than was paid for.
+    edit_after_checkout: bool = False
     settle_s: float = Field(default=10.0, ge=0, le=120)  # how long to let webhooks land per stage
 
 
@@ -153,6 +156,28 @@ async def shoppers(ctx: WorkloadContext, raw: dict[str, Any]) -> None:
         [partial(check_out, b, c) for b in buyers for c in range(params.checkouts_per_cart)],
     )
 
+    async def second_thoughts(buyer: Buyer) -> None:
+        if buyer.cart_id is None or buyer.session_id is None:
+            return
+        cart_id = buyer.cart_id
+        sku, quantity = next(iter(wanted.items()))
+        await ctx.perform(
+            ctx.worker(),
+            "set_item",
+            {
+                "cart_id": cart_id,
+                "user_id": buyer.user_id,
+                "sku": sku,
+                "quantity": quantity + 1,
+                "after_checkout": True,
+            },
+            partial(ctx.adapter.set_item, cart_id, buyer.user_id, sku, quantity + 1),
+        )
+
+    if params.edit_after_checkout:
+        await ctx.phases.announce("edit-open")
+        await bounded(params.concurrency, [partial(second_thoughts, b) for b in buyers])
+
     # Stage 3: the customers pay (or walk away) at Stripe.
     await ctx.phases.announce("pay")
 
@@ -196,6 +221,9 @@ async def shoppers(ctx: WorkloadContext, raw: dict[str, Any]) -> None:
 
     # Stage 4: what production adds after payment: storms of redeliveries, late events.
     paid = [b for b in buyers if b.session_id is not None and params.pay != "none"]
+    if params.edit_after_checkout:
+        await ctx.phases.announce("edit-paid")
+        await bounded(params.concurrency, [partial(second_thoughts, b) for b in paid])
     if params.redeliver:
         await ctx.phases.announce("redeliver")
 

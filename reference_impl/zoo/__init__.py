@@ -94,6 +94,13 @@ BUGS: tuple[Bug, ...] = (
         breaks=("authentic-webhooks-only",),
     ),
     Bug(
+        "cart-not-locked",
+        "item edits are accepted while the cart's session is open or paid: the buyer pays for "
+        "one cart and the shop holds another",
+        "cart_not_locked",
+        breaks=("one-session-per-cart",),
+    ),
+    Bug(
         "client-price",
         "checkout prices the cart with unit prices the client sent instead of the catalogue",
         "client_price",

@@ -87,6 +87,7 @@ def test_every_member_patches_something_and_undoes_it() -> None:
         (app, "verify_signature"),
         (app, "parse_event"),
         (app, "CheckoutIn"),
+        (app, "_owned_cart"),
     ]
     before = [getattr(owner, name) for owner, name in watched]
     for bug in zoo.BUGS:
@@ -140,6 +141,26 @@ async def test_no_idempotency_never_marks_the_cart_checking_out() -> None:
         await Recorder().set_status(uuid.uuid4(), "checking_out")
         await Recorder().set_status(uuid.uuid4(), "awaiting_payment")
     assert statuses == ["awaiting_payment"]
+
+
+async def test_cart_not_locked_lets_an_edit_see_a_checked_out_cart_as_open() -> None:
+    cart = Cart(uuid.uuid4(), "u1", "awaiting_payment", 3, "cs_test_1")
+
+    class Carts:
+        async def get(self, cart_id: uuid.UUID, *, for_update: bool = False) -> Cart:
+            return cart
+
+    @dataclass
+    class Repos:
+        carts: Carts = field(default_factory=Carts)
+
+    with zoo.installed("cart-not-locked"):
+        edited = await APP._owned_cart(Repos(), str(cart.cart_id), "u1", for_update=True)
+        viewed = await APP._owned_cart(Repos(), str(cart.cart_id), "u1")
+    assert edited.status == "open"
+    assert viewed.status == "awaiting_payment"  # reads still see the truth
+    reference = await APP._owned_cart(Repos(), str(cart.cart_id), "u1", for_update=True)
+    assert reference.status == "awaiting_payment"
 
 
 def test_client_price_accepts_prices_from_the_client() -> None:
