@@ -194,7 +194,9 @@ def run_load(
         start_stack(settings, options.out_dir / "stack-logs", on_event=on_event) as stack,
         contextlib.ExitStack() as cleanup,
     ):
-        sim = cleanup.enter_context(fresh_simulator(stack, 0.01, keys.webhook_secret))
+        sim = cleanup.enter_context(
+            fresh_simulator(stack, 0.01, keys.webhook_secret, config.allowed_hosts)
+        )
         cleanup.callback(shutil.rmtree, scratch, ignore_errors=True)  # last, after the target stops
         on_event("starting the target")
         target, base_url = start_target(config, stack, keys, scratch / "target.log", cleanup)

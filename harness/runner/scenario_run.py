@@ -133,7 +133,12 @@ def run_scenario(
     try:
         with contextlib.ExitStack() as cleanup:
             sim = cleanup.enter_context(
-                fresh_simulator(stack, scenario.stripe.retry_time_factor, keys.webhook_secret)
+                fresh_simulator(
+                    stack,
+                    scenario.stripe.retry_time_factor,
+                    keys.webhook_secret,
+                    config.allowed_hosts,
+                )
             )
             options.on_event(f"{scenario.name}: starting the target")
             target, base_url = start_target(config, stack, keys, scratch / "target.log", cleanup)

@@ -9,7 +9,7 @@ import contextlib
 import json
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -94,14 +94,22 @@ def flush_redis(url: str) -> None:
 
 @contextlib.contextmanager
 def fresh_simulator(
-    stack: Stack, retry_time_factor: float, webhook_secret: str
+    stack: Stack,
+    retry_time_factor: float,
+    webhook_secret: str,
+    target_hosts: Iterable[str] = (),
 ) -> Iterator[StripeSimulator]:
-    """A fresh Stripe simulator behind the stripe link, for the length of one run."""
+    """A fresh Stripe simulator behind the stripe link, for the length of one run.
+
+    It may reach the hosts the user allowed for the stack (stripe-mock) and for the target
+    (``target_hosts``: where the webhooks go); nothing else off loopback.
+    """
     with StripeSimulator(
         stack.stripe_mock_url,
         webhook_secret=webhook_secret,
         retry_time_factor=retry_time_factor,
         max_delivery_attempts=MAX_DELIVERY_ATTEMPTS,
+        allowed_hosts=(*stack.allowed_hosts, *target_hosts),
     ) as sim:
         original = stack.toxiproxy.list()["stripe"].upstream
         stack.toxiproxy.set_upstream("stripe", f"127.0.0.1:{sim.port}")

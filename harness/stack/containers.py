@@ -106,4 +106,11 @@ def start_containers(
             "stripe-mock": Service("stripe-mock", f"http://{sm}", started["stripe-mock"]),
             "toxiproxy": Service("toxiproxy", f"http://{tp}", started["toxiproxy"]),
         }
-        yield Stack("containers", found, proxied, toxiproxy, settings.cache_dir / "container-logs")
+        yield Stack(
+            "containers",
+            found,
+            proxied,
+            toxiproxy,
+            settings.cache_dir / "container-logs",
+            allowed_hosts=tuple(settings.allowed_hosts),
+        )

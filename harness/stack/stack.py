@@ -39,6 +39,9 @@ class Stack:
     toxiproxy: ProxyServer
     log_dir: Path
     processes: list[ManagedProcess] = field(default_factory=list, repr=False)
+    # Non-loopback hosts the user allowed (settings.allowed_hosts): the stack's own services may
+    # live there, so whatever talks to them (the Stripe simulator) may too.
+    allowed_hosts: tuple[str, ...] = ()
 
     @property
     def postgres_url(self) -> str:
@@ -205,7 +208,15 @@ def start_stack(
                 "stripe": found["stripe-mock"].url,
             },
         )
-        stack = Stack(backend, found, proxied, toxiproxy, logs, processes)
+        stack = Stack(
+            backend,
+            found,
+            proxied,
+            toxiproxy,
+            logs,
+            processes,
+            allowed_hosts=tuple(settings.allowed_hosts),
+        )
         if detach:
             owners = " ".join(str(p.pid) for p in processes)
             (workdir / OWNER_FILE).write_text(owners)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from collections.abc import Iterable
+from functools import partial
 from types import TracebackType
 from typing import Any, Literal
 
@@ -46,8 +48,12 @@ class StripeSimulator:
         port: int = 0,
         max_delivery_attempts: int = DEFAULT_MAX_ATTEMPTS,
         delivery_timeout_s: float = 5.0,
+        allowed_hosts: Iterable[str] = (),
     ) -> None:
-        check_url_allowed(stripe_mock_url)
+        # Loopback only, unless the user named a host: stripe-mock and webhook endpoints may
+        # live there. The simulator itself always listens on loopback.
+        self.allowed_hosts = tuple(allowed_hosts)
+        check_url_allowed(stripe_mock_url, self.allowed_hosts)
         check_url_allowed(f"http://{host}")
         if not webhook_secret.startswith("whsec_"):
             raise ValueError("webhook_secret must be a whsec_… secret")
@@ -66,7 +72,7 @@ class StripeSimulator:
             retry_time_factor=retry_time_factor,
             max_attempts=max_delivery_attempts,
             timeout_s=delivery_timeout_s,
-            check_url=check_url_allowed,
+            check_url=partial(check_url_allowed, allowed_hosts=self.allowed_hosts),
         )
         self._state = StripeState(self._dispatcher.publish, lambda: self.url)
         self.ledger = Ledger(self._state, self._idempotency, self._deliveries, self._requests)
@@ -175,7 +181,7 @@ class StripeSimulator:
     # -- webhooks -------------------------------------------------------------------------
 
     def add_webhook_endpoint(self, url: str) -> None:
-        """Deliver every later event to ``url`` (loopback only)."""
+        """Deliver every later event to ``url`` (loopback, or a host the user allowed)."""
         self._dispatcher.add_endpoint(url)
 
     @property

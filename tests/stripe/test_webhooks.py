@@ -356,3 +356,24 @@ def test_every_endpoint_gets_every_event(sim: StripeSimulator) -> None:
 def test_webhook_endpoints_must_be_on_loopback(sim: StripeSimulator) -> None:
     with pytest.raises(ValueError, match="loopback"):
         sim.add_webhook_endpoint("http://example.com/webhooks")
+
+
+def test_hosts_the_user_allowed_may_receive_webhooks(
+    make_sim: Callable[..., StripeSimulator],
+) -> None:
+    sim = make_sim(allowed_hosts=["Shop.Internal"])
+    sim.add_webhook_endpoint("http://shop.internal:8080/webhooks/stripe")
+    assert sim.webhook_endpoints == ["http://shop.internal:8080/webhooks/stripe"]
+    with pytest.raises(ValueError, match=r"add 'example\.com' to allowed_hosts"):
+        sim.add_webhook_endpoint("http://example.com/webhooks")
+
+
+def test_stripe_mock_off_loopback_needs_an_allowed_host() -> None:
+    with pytest.raises(ValueError, match="not on loopback"):
+        StripeSimulator("http://stripe-mock.internal:12111", webhook_secret="whsec_x")
+    allowed = StripeSimulator(
+        "http://stripe-mock.internal:12111",
+        webhook_secret="whsec_x",
+        allowed_hosts=["stripe-mock.internal"],
+    )
+    assert allowed.stripe_mock_url == "http://stripe-mock.internal:12111"
