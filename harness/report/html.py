@@ -1,21 +1,19 @@
 """``index.html``: one self-contained page (inline CSS, inline SVG plots, no scripts).
 
-The template is rendered with autoescape on: everything that came from the target is escaped; the
-only markup marked safe is the SVG matplotlib produced (which escapes the text it draws).
+Rendered with ``page.environment()``: autoescape on, only matplotlib's SVG marked safe.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import jinja2
 from markupsafe import Markup
 
 from harness.checkers import CHECKERS, Verdict
 from harness.report.data import FaultWindow, cell, fault_windows, op_counts, outcome_counts
+from harness.report.page import File, environment, run_files
 from harness.report.plots import convergence_svg, latency_svg, timeline_svg
 from harness.runner.results import ScenarioResult, SuiteResult
 
@@ -26,12 +24,6 @@ CELL_LABELS = {
     "error": "error",
     "not-checked": "\u2013",  # en dash: "not part of this scenario"
 }
-
-
-@dataclass(frozen=True)
-class File:
-    name: str
-    href: str
 
 
 @dataclass(frozen=True)
@@ -50,33 +42,12 @@ class ScenarioView:
     convergence: Markup | None
 
 
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("harness.report", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,  # a typo in the template fails tests, not silently
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-
-
 def invariants(suite: SuiteResult) -> list[str]:
     """The contract's invariants in its order, then any others a verdict names."""
     named = list(CHECKERS)
     for s in suite.scenarios:
         named += [v.invariant for v in s.verdicts if v.invariant not in named]
     return named
-
-
-def _files(result: ScenarioResult, base: Path | None) -> list[File]:
-    if base is None:
-        return []
-    found = []
-    for name in ("history.jsonl", "result.json", "target.log"):
-        path = result.out_dir / name
-        if path.is_file():
-            found.append(File(name, Path(os.path.relpath(path, base)).as_posix()))
-    return found
 
 
 def _status(result: ScenarioResult) -> str:
@@ -102,7 +73,7 @@ def scenario_view(
         faults=fault_windows(result.history),
         # Failures first: they are what a reader came for.
         verdicts=sorted(result.verdicts, key=lambda v: (not v.violated, v.outcome.value != "pass")),
-        files=_files(result, base),
+        files=run_files(result.out_dir, base),
         timeline=Markup(timeline_svg(result.history, salt=f"{salt}-timeline")),  # noqa: S704 - matplotlib SVG
         latency=Markup(latency_svg(result.history, salt=f"{salt}-latency")),  # noqa: S704 - matplotlib SVG
         convergence=None if convergence is None else Markup(convergence),  # noqa: S704
@@ -117,7 +88,7 @@ def render_html(
     views = [scenario_view(s, columns, i, base) for i, s in enumerate(suite.scenarios)]
     verdicts = [v for s in suite.scenarios for v in s.verdicts]
     return (
-        _env()
+        environment()
         .get_template("report.html.j2")
         .render(
             suite=suite,

@@ -1,20 +1,12 @@
-"""Plots as inline SVG text (matplotlib, Agg canvas): timeline, latencies, order convergence.
-
-Figures are built with ``matplotlib.figure.Figure`` rather than pyplot, so no global figure state
-is touched and reports can be written from any thread.
-"""
+"""Plots of a run's history as inline SVG text: timeline, latencies, order convergence."""
 
 from __future__ import annotations
 
-import io
 import itertools
 import random
-import re
 from collections import defaultdict
 
-import matplotlib
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, PathPatch
 from matplotlib.path import Path
@@ -31,6 +23,7 @@ from harness.report.data import (
     process_order,
     spans,
 )
+from harness.report.svg import figure_svg, label_text, label_width_in, message_svg, set_margins
 
 # Beyond these, bars/points are sampled so each SVG stays a few tens of KB; past MAX_VECTOR_BARS
 # the bars are embedded as one raster image (a data: URI inside the SVG), whose size is bounded.
@@ -44,59 +37,6 @@ STATUS_COLOURS = {"pending": "#f0a020", "fulfilled": "#2e9d4a", "refunded": "#6a
 FAULT_COLOUR = "#8a8a8a"
 
 
-def _text(s: str, limit: int = 40) -> str:
-    """Target data as a matplotlib label: '$' would start mathtext (and could fail to parse)."""
-    s = s if len(s) <= limit else s[: limit - 1] + "…"
-    return s.replace("$", r"\$")
-
-
-def _svg(fig: Figure, salt: str) -> str:
-    """The figure as an SVG element ready to inline in HTML (no prolog, DTD or namespaces).
-
-    Coordinates are cut to 0.1 pt: invisible at this size, and about half the bytes."""
-    FigureCanvasAgg(fig)
-    buf = io.StringIO()
-    # Text stays text (smaller, selectable); the salt keeps ids of different plots distinct.
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
-        fig.savefig(
-            buf,
-            format="svg",
-            metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
-        )
-    svg = buf.getvalue()
-    svg = svg[svg.index("<svg") :]
-    # Namespace URIs are implied for inline SVG in HTML; dropping them keeps the page free of
-    # anything that looks like a network reference. Generic ids would repeat across plots.
-    svg = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", svg, count=2)
-    svg = re.sub(r' id="[A-Za-z][A-Za-z0-9.]*_\d+"', "", svg)
-    svg = re.sub(r'd="([^"]*)"', lambda m: 'd="' + _short_path(m.group(1)) + '"', svg)
-    svg = re.sub(r' ([xy])="(-?\d+\.\d)\d*"', r' \1="\2"', svg)  # marker positions likewise
-    return re.sub(r"\n\s*", "\n", svg)
-
-
-def _short_path(d: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"(\.\d)\d+", r"\1", d)).strip()
-
-
-def _margins(fig: Figure, left_in: float, right_in: float, top_in: float, bottom_in: float) -> None:
-    """Fixed margins in inches: ``tight_layout`` would lay every text out once more (slow)."""
-    w, h = fig.get_size_inches()
-    fig.subplots_adjust(
-        left=left_in / w, right=1 - right_in / w, top=1 - top_in / h, bottom=bottom_in / h
-    )
-
-
-def _label_width_in(labels: list[str], size_pt: float) -> float:
-    """Rough width of the longest label (DejaVu Sans averages ~0.6 em per character)."""
-    return max((len(s) for s in labels), default=0) * size_pt * 0.6 / 72 + 0.15
-
-
-def _empty(message: str, salt: str) -> str:
-    fig = Figure(figsize=(6, 1.0))
-    fig.text(0.5, 0.5, _text(message, 80), ha="center", va="center", color="#666")
-    return _svg(fig, salt)
-
-
 def _shade_faults(ax: Axes, windows: list[FaultWindow], end_s: float, label: bool) -> None:
     for i, w in enumerate(windows):
         stop = w.end_s if w.end_s is not None else end_s
@@ -104,7 +44,7 @@ def _shade_faults(ax: Axes, windows: list[FaultWindow], end_s: float, label: boo
         if label:
             suffix = "" if w.end_s is not None else " (never healed)"
             ax.annotate(
-                _text(w.name) + suffix,
+                label_text(w.name) + suffix,
                 xy=(w.start_s, 1.0),
                 xycoords=("data", "axes fraction"),
                 xytext=(0, 2 + 9 * (i % 3)),  # staggered so overlapping windows' names stay legible
@@ -144,7 +84,7 @@ def timeline_svg(history: History, salt: str = "timeline") -> str:
     """Jepsen-style: one lane per process, a bar per operation coloured by outcome, faults shaded."""
     all_spans = spans(history)
     if not all_spans:
-        return _empty("no operations recorded", salt)
+        return message_svg("no operations recorded", salt)
     end_s = max(end_time(history), 1e-3)
     lanes = process_order(s.process for s in all_spans)
     folded = 0
@@ -170,7 +110,7 @@ def timeline_svg(history: History, salt: str = "timeline") -> str:
         ax.add_patch(patch)
     windows = fault_windows(history)
     _shade_faults(ax, windows, end_s, label=True)
-    labels = [_text(p, 16) for p in lanes]
+    labels = [label_text(p, 16) for p in lanes]
     ax.set_yticks(range(len(lanes)), labels, fontsize=7)
     ax.set_ylim(-0.6, len(lanes) - 0.4)
     ax.invert_yaxis()
@@ -191,8 +131,8 @@ def timeline_svg(history: History, salt: str = "timeline") -> str:
     if notes:
         fig.text(0.01, 0.01, "; ".join(notes), fontsize=7, color="#444", va="bottom")
     top = 0.15 + 0.13 * min(len(windows), 3)
-    _margins(fig, _label_width_in(labels, 7), 0.9, top, 0.6 if notes else 0.45)
-    return _svg(fig, salt)
+    set_margins(fig, label_width_in(labels, 7), 0.9, top, 0.6 if notes else 0.45)
+    return figure_svg(fig, salt)
 
 
 def latency_svg(history: History, salt: str = "latency") -> str:
@@ -202,7 +142,7 @@ def latency_svg(history: History, salt: str = "latency") -> str:
         if s.process != FAULT_PROCESS and s.latency_s is not None:
             by_f[s.f].append(s)
     if not by_f:
-        return _empty("no completed operations", salt)
+        return message_svg("no completed operations", salt)
     kinds = sorted(by_f)
     fig = Figure(figsize=(8, 1.0 + 0.35 * len(kinds)))
     ax = fig.add_subplot()
@@ -225,7 +165,7 @@ def latency_svg(history: History, salt: str = "latency") -> str:
             ys = [i + rng.uniform(-0.22, 0.22) for _ in xs]
             if xs:
                 ax.scatter(xs, ys, s=14, color=COLOURS[outcome], alpha=0.8, linewidths=0, zorder=3)
-    labels = [f"{_text(f, 24)} (n={len(by_f[f])})" for f in kinds]
+    labels = [f"{label_text(f, 24)} (n={len(by_f[f])})" for f in kinds]
     ax.set_yticks(range(len(kinds)), labels)
     ax.tick_params(axis="y", labelsize=7)
     ax.invert_yaxis()
@@ -242,8 +182,8 @@ def latency_svg(history: History, salt: str = "latency") -> str:
             fontsize=7,
             loc="left",
         )
-    _margins(fig, _label_width_in(labels, 7), 0.2, 0.3, 0.45)
-    return _svg(fig, salt)
+    set_margins(fig, label_width_in(labels, 7), 0.2, 0.3, 0.45)
+    return figure_svg(fig, salt)
 
 
 def convergence_svg(history: History, salt: str = "convergence") -> str | None:
@@ -267,7 +207,7 @@ def convergence_svg(history: History, salt: str = "convergence") -> str | None:
     ax.stackplot(
         xs,
         *[[*layer, layer[-1]] for layer in layers],
-        labels=[_text(st, 20) for st in statuses],
+        labels=[label_text(st, 20) for st in statuses],
         colors=[STATUS_COLOURS.get(st, "#999") for st in statuses],
         step="post",
         alpha=0.85,
@@ -279,5 +219,5 @@ def convergence_svg(history: History, salt: str = "convergence") -> str | None:
     ax.set_ylabel("orders (stacked)")
     ax.set_title(f"{len(seen)} observation(s)", fontsize=7, loc="left")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)
-    _margins(fig, 0.6, 1.1, 0.15, 0.45)
-    return _svg(fig, salt)
+    set_margins(fig, 0.6, 1.1, 0.15, 0.45)
+    return figure_svg(fig, salt)

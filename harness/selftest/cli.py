@@ -1,4 +1,4 @@
-"""``checkout-chaos selftest``: the zoo through the suite, the matrix on screen and in JSON."""
+"""``checkout-chaos selftest``: the zoo through the suite; the matrix on screen, in JSON and HTML."""
 
 from __future__ import annotations
 
@@ -12,45 +12,28 @@ from rich.table import Table
 
 from harness.scenario import ScenarioError, load_library, select
 from harness.scenario.library import DEFAULT_LIBRARY
-from harness.selftest.matrix import Cell, Matrix, MemberRun
+from harness.selftest.matrix import CODES, Cell, Matrix, MemberRun, short_codes
 from harness.selftest.runner import run_selftest
 from harness.selftest.zoo import members as zoo_members
 
 REPORTS = Path("reports")
-
-# Short codes keep an 18-column matrix readable; the legend under it spells them out.
-CODES = {
-    "conservation": "CON",
-    "no-oversell": "OVR",
-    "exactly-once-order": "ORD",
-    "one-session-per-cart": "SES",
-    "refund-exactly-once": "REF",
-    "amount-integrity": "AMT",
-    "authentic-webhooks-only": "SIG",
-    "no-pii-in-logs": "PII",
-    "convergence": "CNV",
-    "no-server-errors-on-bad-input": "5XX",
-}
-
-
-def _codes(invariants: tuple[str, ...] | list[str]) -> str:
-    return "/".join(CODES.get(v, v) for v in invariants)
 
 
 def _cell_text(cell: Cell | None, run: MemberRun) -> str:
     """Counted violations bright (red: a false alarm of the control), collateral ones dim."""
     if cell is None:
         return ""
-    if cell.error is not None:
+    kind = run.kind(cell)
+    if kind == "broken":
         return "[yellow]ERR[/]"
-    if not cell.violated:
+    if kind == "clean":
         return "[dim]·[/]"
+    if kind == "alarm":
+        return f"[red]{short_codes(cell.violated)}[/]"
     counted = run.hits(cell)
-    if run.is_control:
-        return f"[red]{_codes(counted)}[/]"
     other = [v for v in cell.violated if v not in counted]
-    parts = ([f"[green]{_codes(counted)}[/]"] if counted else []) + (
-        [f"[dim]{_codes(other)}[/]"] if other else []
+    parts = ([f"[green]{short_codes(counted)}[/]"] if counted else []) + (
+        [f"[dim]{short_codes(other)}[/]"] if other else []
     )
     return "/".join(parts)
 
@@ -78,7 +61,7 @@ def summary_table(matrix: Matrix) -> Table:
         table.add_column(column)
     for run in matrix.runs:
         first = run.first_detection_s
-        caught = " ".join(f"{c.scenario}:{_codes(run.hits(c))}" for c in run.catching[:3]) + (
+        caught = " ".join(f"{c.scenario}:{short_codes(run.hits(c))}" for c in run.catching[:3]) + (
             f" +{len(run.catching) - 3} more" if len(run.catching) > 3 else ""
         )
         if run.is_control:
@@ -87,7 +70,7 @@ def summary_table(matrix: Matrix) -> Table:
             verdict = "[green]detected[/]" if run.detected else "[red]UNDETECTED[/]"
         table.add_row(
             run.member,
-            _codes(run.expected) or "-",
+            short_codes(run.expected) or "-",
             caught or "-",
             "-" if first is None else f"{first:.1f} s",
             verdict,
@@ -127,10 +110,10 @@ def print_matrix(matrix: Matrix, console: Console) -> None:
         if not run.detected and run.known_gap:
             console.print(f"  {run.member} escapes: {run.known_gap}")
         elif not run.detected and run.off_target:
-            flagged = ", ".join(f"{c.scenario}: {_codes(c.violated)}" for c in run.off_target)
+            flagged = ", ".join(f"{c.scenario}: {short_codes(c.violated)}" for c in run.off_target)
             console.print(
                 f"  {run.member} tripped only invariants it does not break ({flagged}); "
-                f"a detection must flag {_codes(run.expected)}"
+                f"a detection must flag {short_codes(run.expected)}"
             )
     control = matrix.control
     if control is not None:
@@ -209,6 +192,9 @@ def selftest_command(
     print_matrix(matrix, console)
     matrix.write(out_dir / "selftest.json")
     console.print(f"matrix: {out_dir / 'selftest.json'}")
+    from harness.report.selftest import write_selftest_html  # matplotlib: slow to import
+
+    console.print(f"report: {write_selftest_html(matrix, out_dir)}")
     for run in matrix.runs:
         for cell in run.errors:
             console.print(f"  [yellow]{run.member} / {cell.scenario}: {cell.error}[/]")

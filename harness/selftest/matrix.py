@@ -9,9 +9,36 @@ from __future__ import annotations
 
 import json
 import statistics
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+# Short codes keep an 18-column matrix readable, on screen and in selftest.html; a legend under
+# each spells them out.
+CODES = {
+    "conservation": "CON",
+    "no-oversell": "OVR",
+    "exactly-once-order": "ORD",
+    "one-session-per-cart": "SES",
+    "refund-exactly-once": "REF",
+    "amount-integrity": "AMT",
+    "authentic-webhooks-only": "SIG",
+    "no-pii-in-logs": "PII",
+    "convergence": "CNV",
+    "no-server-errors-on-bad-input": "5XX",
+}
+
+TITLE = "Bug zoo: does the harness catch the bugs it exists for?"
+
+# What one cell says about its member: a detection (``counted``), violations of only invariants
+# the bug is not known to break (``collateral``), a run that broke (``broken``), any violation of
+# the control (``alarm``), or nothing (``clean``). The terminal and the HTML report both draw this.
+CellKind = Literal["clean", "counted", "collateral", "broken", "alarm"]
+
+
+def short_codes(invariants: Iterable[str]) -> str:
+    return "/".join(CODES.get(v, v) for v in invariants)
 
 
 @dataclass(frozen=True)
@@ -41,6 +68,16 @@ class MemberRun:
         if self.is_control or not self.expected:
             return cell.violated
         return tuple(v for v in cell.violated if v in self.expected)
+
+    def kind(self, cell: Cell) -> CellKind:
+        """A broken run first: its violations, if any, come from a run that did not finish."""
+        if cell.error is not None:
+            return "broken"
+        if not cell.violated:
+            return "clean"
+        if self.is_control:
+            return "alarm"
+        return "counted" if self.hits(cell) else "collateral"
 
     @property
     def detected(self) -> bool:
@@ -107,6 +144,16 @@ class Matrix:
     def passed(self) -> bool:
         return not self.undetected and self.control_clean
 
+    @property
+    def headline(self) -> str:
+        median = self.median_first_detection_s
+        caught = len(self.bugs) - len(self.undetected)
+        return (
+            f"{caught} of {len(self.bugs)} bugs detected; control "
+            f"{'clean' if self.control_clean else 'raised false alarms'}; median time to "
+            f"first detection {'n/a' if median is None else f'{median:.1f} s'}"
+        )
+
     def cell(self, member: str, scenario: str) -> Cell | None:
         run = next((r for r in self.runs if r.member == member), None)
         if run is None:
@@ -150,16 +197,10 @@ class Matrix:
 
     def report_section(self) -> dict[str, Any]:
         """What the HTML report can show without knowing the matrix's internals."""
-        median = self.median_first_detection_s
-        caught = len(self.bugs) - len(self.undetected)
         control = self.control
         return {
-            "title": "Bug zoo: does the harness catch the bugs it exists for?",
-            "headline": (
-                f"{caught} of {len(self.bugs)} bugs detected; control "
-                f"{'clean' if self.control_clean else 'raised false alarms'}; median time to "
-                f"first detection {'n/a' if median is None else f'{median:.1f} s'}"
-            ),
+            "title": TITLE,
+            "headline": self.headline,
             "rows": [
                 {
                     "member": r.member,
