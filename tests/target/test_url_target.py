@@ -1,15 +1,12 @@
 """A running (URL) target, set up as the README tells a user to: the service is started by someone
 else, and the harness puts Toxiproxy links at the fixed addresses it was given.
 
-Here the test plays the user. It starts ``python -m reference_impl`` itself, before the harness:
-PostgreSQL direct (its own database), ``REDIS_URL`` and ``STRIPE_API_BASE`` at fixed loopback
-ports that nothing listens on yet. The target file's ``[links.redis]`` and ``[links.stripe]`` make
-the harness create proxies there (to the test session's Redis; to its own Stripe simulator). The
-service retries Redis until the link appears; the harness waits for ``/health`` before it drives.
-
-PostgreSQL is not linked here: the reference service does not retry a database that is absent at
-boot (``psycopg_pool.PoolTimeout`` escapes its start-up loop), so a ``[links.postgres]`` would only
-work for a service started after the harness has created the link.
+Here the test plays the user. It starts ``python -m reference_impl`` itself, before the harness,
+with ``DATABASE_URL``, ``REDIS_URL`` and ``STRIPE_API_BASE`` at fixed loopback ports that nothing
+listens on yet. The target file's ``[links.postgres]``, ``[links.redis]`` and ``[links.stripe]``
+make the harness create proxies there (to the test session's PostgreSQL and Redis; to its own
+Stripe simulator). The service retries its dependencies until the links appear; the harness waits
+for ``/health`` before it drives, and can then fault every link, the database's included.
 """
 
 from __future__ import annotations
@@ -59,14 +56,14 @@ def running_service(stack: Stack, tmp_path: Path) -> Iterator[RunningService]:
     database = f"url_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(stack.postgres_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{database}"')
-    listen = {link: f"127.0.0.1:{free_port()}" for link in ("redis", "stripe")}
+    listen = {link: f"127.0.0.1:{free_port()}" for link in ("postgres", "redis", "stripe")}
     database_url = stack.postgres_url.rsplit("/", 1)[0] + f"/{database}"
     admin = "admin-" + secrets.token_hex(16)
     whsec = "whsec_" + secrets.token_hex(24)
     port = free_port()
     env = {
         "PORT": str(port),
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": replace_host_port(database_url, listen["postgres"]),
         "REDIS_URL": replace_host_port(stack.redis_url, listen["redis"]),
         "STRIPE_API_BASE": f"http://{listen['stripe']}",
         "STRIPE_SECRET_KEY": "sk_test_urltarget",
@@ -86,6 +83,7 @@ def running_service(stack: Stack, tmp_path: Path) -> Iterator[RunningService]:
             links={
                 "stripe": (listen["stripe"], None),
                 "redis": (listen["redis"], host_port(stack.redis_url)),
+                "postgres": (listen["postgres"], host_port(stack.postgres_url)),
             },
         )
     )
@@ -110,6 +108,8 @@ def test_scenarios_and_link_faults_run_against_a_running_service(
         "duplicate-checkout-10",
         "--scenario",
         "redis-outage-after-payment",
+        "--scenario",
+        "postgres-outage-fulfilment",
         "--out",
         str(out),
     )
@@ -117,18 +117,18 @@ def test_scenarios_and_link_faults_run_against_a_running_service(
     found = summary(out)
     assert found["passed"] is True
     scenarios = by_scenario(found)
-    for name in ("happy-path", "duplicate-checkout-10", "redis-outage-after-payment"):
+    faulted = ("redis-outage-after-payment", "postgres-outage-fulfilment")
+    for name in ("happy-path", "duplicate-checkout-10", *faulted):
         assert scenarios[name]["passed"] is True, scenarios[name]
         assert any("process faults unavailable" in n for n in scenarios[name]["notes"])
-    # The Redis outage was injected on the fixed-address link, and it was seen.
-    assert scenarios["redis-outage-after-payment"]["faults"], scenarios[
-        "redis-outage-after-payment"
-    ]
+    # The outages were injected on the fixed-address links.
+    for name in faulted:
+        assert scenarios[name]["faults"], scenarios[name]
     # The orders are in the service's own database: the traffic went through its links.
     with psycopg.connect(running_service.database_url) as conn:
         row = conn.execute("SELECT count(*) FROM orders").fetchone()
     assert row is not None
-    assert row[0] == 3 + 1 + 3  # happy-path, duplicate-checkout-10 (one cart), redis-outage
+    assert row[0] == 3 + 1 + 3 + 3  # happy-path, duplicate-checkout-10 (one cart), two outages
 
 
 def test_a_process_fault_is_reported_unavailable_for_a_running_service(
