@@ -98,12 +98,61 @@ def _paid_at(history: History) -> dict[str, float]:
     return paid
 
 
+def _regressions(history: History) -> list[Evidence]:
+    """Orders seen final that a later look shows pending, in another status, or gone.
+
+    The observer's looks are sequential, so a later invocation read after an earlier answer: a
+    final order must still be there, unchanged. A final read alone cannot see a regression that
+    was later repaired (or left a pending order behind): only looks taken along the way can.
+    """
+    pairs = sorted(
+        (
+            p
+            for p in history.pairs("observe_orders")
+            if p.invoke.process == OBSERVER_PROCESS
+            and p.completion is not None
+            and p.completion.type is OpType.OK
+        ),
+        key=lambda p: p.invoke.index,
+    )
+    final_seen: dict[str, tuple[str, str, int]] = {}  # session -> (order id, status, op index)
+    reported: set[str] = set()
+    found: list[Evidence] = []
+    for pair in pairs:
+        done = pair.completion
+        assert done is not None
+        orders = _parse_orders(done.value.get("orders"))
+        statuses: dict[str, set[str]] = defaultdict(set)
+        for o in orders:
+            statuses[o.checkout_session_id].add(o.status)
+        for session, (order_id, status, at) in final_seen.items():
+            now = statuses.get(session)
+            if session in reported or (now is not None and status in now):
+                continue
+            reported.add(session)
+            later = "gone" if now is None else "/".join(sorted(now))
+            found.append(
+                Evidence(
+                    "order",
+                    order_id,
+                    f"order {order_id} for {session} was {status} (observation op {at}), then "
+                    f"{later} (observation op {done.index}): a final order must stay final",
+                )
+            )
+        for o in orders:
+            if o.status in FINAL_ORDER_STATUSES and o.checkout_session_id not in final_seen:
+                final_seen[o.checkout_session_id] = (o.order_id, o.status, done.index)
+    return found
+
+
 def check_convergence(history: History, state: FinalState) -> Verdict:
     """Each paid session is observed with a final order within the bound after the last heal.
 
     A session paid after the heal gets the bound from its payment. The observer's
     ``observe_orders`` answers give the timing; without any observation after the heal only the
-    final state is judged (no pending order; every paid session has a final order).
+    final state is judged (no pending order; every paid session has a final order). An order
+    once observed final must stay so in every later look (no fulfilled order going back to
+    pending, changing status or vanishing).
     """
     paid = paid_cart_sessions(state)
     if not paid and not state.orders:
@@ -152,6 +201,7 @@ def check_convergence(history: History, state: FinalState) -> Verdict:
         for o in state.orders
         if o.status not in FINAL_ORDER_STATUSES
     )
+    violations.extend(_regressions(history))
     timing = (
         f"converged {slowest:.1f} s after the last heal (bound {bound:g} s)"
         if seen and not violations

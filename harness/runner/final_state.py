@@ -1,4 +1,4 @@
-"""Bringing a run to quiescence and reading the final state that checkers judge."""
+"""Watching a run's orders, bringing it to quiescence, and reading the final state checkers judge."""
 
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ from harness.stripe import StripeSimulator
 from harness.target.adapter import TargetAdapter
 from harness.workload.context import ProductSpec, WorkloadContext
 
-OBSERVE_INTERVAL_S = 0.2
+OBSERVE_INTERVAL_S = 0.2  # while waiting for convergence
+WATCH_INTERVAL_S = 0.5  # while the workload runs: light enough not to be the load
 
 
 def run_carts(history: History) -> set[str]:
@@ -71,6 +72,37 @@ def _finished(orders: list[dict[str, Any]], paid: set[str]) -> bool:
     return paid <= final and not any(o.get("status") == "pending" for o in orders)
 
 
+async def observe_orders(ctx: WorkloadContext, carts: set[str]) -> list[dict[str, Any]] | None:
+    """One ``observe_orders`` op: the orders of ``carts`` the target lists now (None: no answer)."""
+    invoke = ctx.history.invoke(OBSERVER_PROCESS, "observe_orders", {})
+    try:
+        reply = await ctx.adapter.orders()
+    except Exception as exc:  # the target may be down, paused or restarting: outcome unknown
+        ctx.history.complete(invoke, OpType.INFO, {"error": repr(exc)})
+        return None
+    if reply.ok and isinstance(reply.body, list):
+        orders = [o for o in reply.body if str(o.get("cart_id")) in carts]
+        ctx.history.complete(invoke, OpType.OK, {"orders": orders})
+        return orders
+    ctx.history.complete(invoke, OpType.FAIL, {"status": reply.status})
+    return None
+
+
+async def watch_orders(ctx: WorkloadContext, stop: asyncio.Event) -> None:
+    """Observe the run's orders while the workload and its faults run, until ``stop`` is set.
+
+    Only what is observed can be judged: the convergence checker needs these looks to see an
+    order that was final go back to pending or vanish, which no final read can show.
+    """
+    while not stop.is_set() and ctx.remaining_s() > 0:
+        carts = run_carts(ctx.history)
+        if carts:
+            await observe_orders(ctx, carts)
+        # The observation interval; a set ``stop`` ends the wait at once.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), WATCH_INTERVAL_S)
+
+
 async def observe_until_converged(
     ctx: WorkloadContext, carts: set[str], bound_s: float
 ) -> list[dict[str, Any]]:
@@ -84,21 +116,13 @@ async def observe_until_converged(
             for s in _sessions(ctx.simulator, carts)
             if s.get("payment_status") in ("paid", "no_payment_required")
         }
-        invoke = ctx.history.invoke(OBSERVER_PROCESS, "observe_orders", {})
-        try:
-            reply = await ctx.adapter.orders()
-        except Exception as exc:  # the target may still be restarting
-            ctx.history.complete(invoke, OpType.INFO, {"error": repr(exc)})
-        else:
-            if reply.ok and isinstance(reply.body, list):
-                orders = [o for o in reply.body if str(o.get("cart_id")) in carts]
-                ctx.history.complete(invoke, OpType.OK, {"orders": orders})
-                # Final orders are not enough while Stripe is still redelivering: a late duplicate
-                # could still make a second order.
-                if _finished(orders, paid) and ctx.simulator.pending_deliveries == 0:
-                    return orders
-            else:
-                ctx.history.complete(invoke, OpType.FAIL, {"status": reply.status})
+        seen = await observe_orders(ctx, carts)
+        if seen is not None:
+            orders = seen
+            # Final orders are not enough while Stripe is still redelivering: a late duplicate
+            # could still make a second order.
+            if _finished(orders, paid) and ctx.simulator.pending_deliveries == 0:
+                return orders
         if time.monotonic() >= deadline:
             return orders
         await asyncio.sleep(OBSERVE_INTERVAL_S)  # the observation interval

@@ -23,6 +23,7 @@ from harness.runner.final_state import (
     read_products,
     run_carts,
     settle,
+    watch_orders,
 )
 from harness.runner.results import ScenarioResult
 from harness.runner.target_setup import Secrets, fresh_simulator, make_adapter, start_target
@@ -95,10 +96,14 @@ async def _drive(
     nemesis.check_available()  # refuse a fault the target cannot take before touching it
     await ctx.stock_products()
     nemesis.start()
+    stop_watching = asyncio.Event()
+    watcher = asyncio.create_task(watch_orders(ctx, stop_watching))
     try:
         await run_workload(ctx, scenario.workload)
     finally:
+        stop_watching.set()
         await nemesis.heal_all()
+        await watcher
     idle = nemesis.never_started()
     if idle:
         raise FaultNeverStartedError(

@@ -146,3 +146,50 @@ def test_an_observation_requested_in_time_but_answered_late_is_not_blamed_on_the
     h.at(60.0).complete(call, OpType.OK, value={"orders": [order_to_api(DONE)]})
     verdict = check_convergence(h.build(), state(orders=[DONE], sessions=[session("cs_1")]))
     assert verdict.outcome is Outcome.PASS
+
+
+def test_a_final_order_going_back_to_pending_fails_even_if_it_ends_final() -> None:
+    h = HistoryBuilder()
+    h.at(1.0).pay("cs_1")
+    first = h.observe([DONE], at_s=2.0)
+    back = h.observe([PENDING], at_s=2.5)
+    h.observe([DONE], at_s=3.0)
+    verdict = check_convergence(h.build(), state(orders=[DONE], sessions=[session("cs_1")]))
+    assert verdict.outcome is Outcome.FAIL
+    [evidence] = verdict.evidence
+    assert (evidence.kind, evidence.ref) == ("order", "ord_cs_1")
+    assert evidence.detail == (
+        f"order ord_cs_1 for cs_1 was fulfilled (observation op {first.index}), then pending "
+        f"(observation op {back.index}): a final order must stay final"
+    )
+
+
+def test_a_final_order_that_vanishes_or_changes_final_status_fails_once_per_session() -> None:
+    h = HistoryBuilder()
+    h.at(1.0).pay("cs_1")
+    h.pay("cs_2")
+    done_2 = order("cs_2", cart="c2")
+    h.observe([DONE, done_2], at_s=2.0)
+    h.observe([order("cs_1", status="refunded")], at_s=2.5)
+    h.observe([order("cs_1", status="refunded")], at_s=3.0)
+    final = state(
+        orders=[order("cs_1", status="refunded")],
+        sessions=[session("cs_1"), session("cs_2", cart="c2")],
+    )
+    verdict = check_convergence(h.build(), final)
+    assert verdict.outcome is Outcome.FAIL
+    details = sorted(e.detail for e in verdict.evidence)
+    assert len([d for d in details if "was fulfilled" in d]) == 2
+    assert any("for cs_1 was fulfilled" in d and "then refunded" in d for d in details)
+    assert any("for cs_2 was fulfilled" in d and "then gone" in d for d in details)
+
+
+def test_failed_or_unanswered_looks_prove_no_regression() -> None:
+    h = HistoryBuilder()
+    h.at(1.0).pay("cs_1")
+    h.observe([DONE], at_s=2.0)
+    h.op("observe_orders", {}, {"status": 503}, OpType.FAIL, process="observer")
+    h.op("observe_orders", {}, {"error": "ReadTimeout"}, OpType.INFO, process="observer")
+    h.observe([DONE], at_s=4.0)
+    verdict = check_convergence(h.build(), state(orders=[DONE], sessions=[session("cs_1")]))
+    assert verdict.outcome is Outcome.PASS
