@@ -88,13 +88,15 @@ async def observe_orders(ctx: WorkloadContext, carts: set[str]) -> list[dict[str
     return None
 
 
-async def watch_orders(ctx: WorkloadContext, stop: asyncio.Event) -> None:
-    """Observe the run's orders while the workload and its faults run, until ``stop`` is set.
+async def watch_orders(ctx: WorkloadContext, stop: asyncio.Event, limit_s: float) -> None:
+    """Observe the run's orders until ``stop`` is set (at most ``limit_s``).
 
-    Only what is observed can be judged: the convergence checker needs these looks to see an
-    order that was final go back to pending or vanish, which no final read can show.
+    Only what is observed can be judged: the convergence checker needs these looks to time when
+    an order became final, and to see one that was final go back to pending or vanish, which no
+    final read can show.
     """
-    while not stop.is_set() and ctx.remaining_s() > 0:
+    until = time.monotonic() + limit_s
+    while not stop.is_set() and time.monotonic() < until:
         carts = run_carts(ctx.history)
         if carts:
             await observe_orders(ctx, carts)
@@ -128,14 +130,22 @@ async def observe_until_converged(
         await asyncio.sleep(OBSERVE_INTERVAL_S)  # the observation interval
 
 
-async def settle(ctx: WorkloadContext, carts: set[str], bound_s: float) -> list[dict[str, Any]]:
+async def settle(
+    ctx: WorkloadContext,
+    carts: set[str],
+    bound_s: float,
+    watching: asyncio.Event | None = None,
+) -> list[dict[str, Any]]:
     """Quiescence: webhooks delivered, unpaid sessions expired (their webhooks delivered too),
-    then orders observed until final. Returns the last orders seen."""
+    then orders observed until final. Returns the last orders seen. A background watcher
+    (``watching`` stops it) keeps looking while the deliveries drain, then this takes over."""
     with contextlib.suppress(TimeoutError):
         await asyncio.to_thread(ctx.simulator.wait_for_deliveries, bound_s)
     await expire_open_sessions(ctx, carts)
     with contextlib.suppress(TimeoutError):
         await asyncio.to_thread(ctx.simulator.wait_for_deliveries, bound_s)
+    if watching is not None:
+        watching.set()
     return await observe_until_converged(ctx, carts, bound_s)
 
 

@@ -96,24 +96,32 @@ async def _drive(
     nemesis.check_available()  # refuse a fault the target cannot take before touching it
     await ctx.stock_products()
     nemesis.start()
+    # The observer looks at the orders from now until quiescence: through the faults, and while
+    # the last webhooks are still being delivered after the heal (convergence is timed by it).
     stop_watching = asyncio.Event()
-    watcher = asyncio.create_task(watch_orders(ctx, stop_watching))
+    watcher = asyncio.create_task(
+        watch_orders(
+            ctx, stop_watching, scenario.time_limit_s + 2 * scenario.convergence_bound_s + 30
+        )
+    )
     try:
-        await run_workload(ctx, scenario.workload)
+        try:
+            await run_workload(ctx, scenario.workload)
+        finally:
+            await nemesis.heal_all()
+        idle = nemesis.never_started()
+        if idle:
+            raise FaultNeverStartedError(
+                f"fault(s) {', '.join(idle)} never started: their trigger (phase, step or time) "
+                "did not come before the workload ended"
+            )
+        # Quiescence: nobody left mid-payment, every webhook delivered, every order final (or
+        # the convergence bound passed).
+        carts = run_carts(history)
+        orders = await settle(ctx, carts, scenario.convergence_bound_s, watching=stop_watching)
     finally:
         stop_watching.set()
-        await nemesis.heal_all()
         await watcher
-    idle = nemesis.never_started()
-    if idle:
-        raise FaultNeverStartedError(
-            f"fault(s) {', '.join(idle)} never started: their trigger (phase, step or time) did "
-            "not come before the workload ended"
-        )
-    # Quiescence: nobody left mid-payment, every webhook delivered, every order final (or the
-    # convergence bound passed).
-    carts = run_carts(history)
-    orders = await settle(ctx, carts, scenario.convergence_bound_s)
     products_now = await read_products(adapter, products)
     log = target.logs() if target is not None else ""
     return history, final_state(sim, carts, orders, products_now, log, scenario.convergence_bound_s)
