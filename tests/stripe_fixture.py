@@ -23,7 +23,11 @@ def stripe_sim(stack: Stack) -> Iterator[StripeSimulator]:
     stripe-mock again in tests that do not use this fixture.
     """
     secret = "whsec_" + secrets.token_hex(24)
-    with StripeSimulator(stack.stripe_mock_url, webhook_secret=secret) as sim:
+    # A generous delivery timeout: a loaded machine can take seconds to answer one webhook, and
+    # the tests assert on every attempt's answer, not on Stripe's patience.
+    with StripeSimulator(
+        stack.stripe_mock_url, webhook_secret=secret, delivery_timeout_s=30
+    ) as sim:
         original = stack.toxiproxy.list()["stripe"].upstream
         stack.toxiproxy.set_upstream("stripe", f"127.0.0.1:{sim.port}")
         try:

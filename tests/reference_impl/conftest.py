@@ -14,7 +14,7 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,26 +28,13 @@ from harness.stack.network import free_port
 from harness.stack.process import ManagedProcess
 from harness.stack.stack import Stack
 from harness.stripe import StripeSimulator, sign
+from tests.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 30.0
 CANARY_EMAIL = "canary.7f3e@pii-canary.example"
 CANARY_NAME = "Zanzibar Quillfeather"
 CANARY_ADDRESS = "42 Canary Wharf Lane, Gloomhaven"
-
-
-def wait_until(
-    condition: Callable[[], Any], timeout_s: float = 15.0, interval_s: float = 0.05
-) -> Any:
-    """Poll an observable condition until it holds (returns its truthy value) or the deadline."""
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(interval_s)  # polling interval with a deadline, not synchronisation
-    raise AssertionError(f"condition not met within {timeout_s}s (last value: {last!r})")
 
 
 @dataclass

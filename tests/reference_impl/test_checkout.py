@@ -69,21 +69,27 @@ def test_concurrent_identical_checkouts_create_exactly_one_session(
     svc.put_product("lamp", price_cents=4000, stock=3)
     cart_id = svc.new_cart("bob", {"lamp": 3})
     start = threading.Barrier(clients)
+    # Built before the race: constructing 50 clients takes seconds on a loaded machine, and only
+    # the requests should meet at the barrier.
+    http = [httpx.Client(base_url=svc.url, timeout=60, trust_env=False) for _ in range(clients)]
 
     def one(i: int) -> httpx.Response:
         # Half send their own (different) Idempotency-Keys: the cart still defines the session.
         key = f"client-{uuid.uuid4()}" if i % 2 else None
-        with httpx.Client(base_url=svc.url, timeout=60, trust_env=False) as client:
-            start.wait(timeout=30)
-            headers = {"X-User-Id": "bob"} | ({"Idempotency-Key": key} if key else {})
-            return client.post(
-                f"/carts/{cart_id}/checkout",
-                json={"email": CANARY_EMAIL, "name": CANARY_NAME, "address": CANARY_ADDRESS},
-                headers=headers,
-            )
+        start.wait(timeout=60)
+        headers = {"X-User-Id": "bob"} | ({"Idempotency-Key": key} if key else {})
+        return http[i].post(
+            f"/carts/{cart_id}/checkout",
+            json={"email": CANARY_EMAIL, "name": CANARY_NAME, "address": CANARY_ADDRESS},
+            headers=headers,
+        )
 
-    with ThreadPoolExecutor(max_workers=clients) as pool:
-        answers = list(pool.map(one, range(clients)))
+    try:
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            answers = list(pool.map(one, range(clients)))
+    finally:
+        for client in http:
+            client.close()
 
     assert [a.status_code for a in answers] == [201] * clients, {a.text for a in answers}
     assert len({a.json()["checkout_session_id"] for a in answers}) == 1

@@ -29,7 +29,7 @@ def sim(stack: Stack) -> Iterator[StripeSimulator]:
 
 def redis_answers(stack: Stack) -> bool:
     client = redis.Redis.from_url(
-        stack.proxied["redis"], socket_timeout=1, socket_connect_timeout=1
+        stack.proxied["redis"], socket_timeout=5, socket_connect_timeout=5
     )
     try:
         return bool(client.ping())

@@ -14,6 +14,7 @@ import pytest
 from harness.stack.stack import Stack
 from harness.stripe import StripeSimulator
 from tests.stripe.helpers import API_KEY, auth, receiver, session_form
+from tests.waiting import wait_until
 
 SESSIONS = "/v1/checkout/sessions"
 
@@ -60,7 +61,9 @@ def test_an_ambiguous_timeout_answers_too_late_for_the_client(sim: StripeSimulat
     sim.faults.ambiguous(mode="timeout", delay_s=3.0)
     with pytest.raises(httpx.ReadTimeout):
         _post(sim, "amb-2", "cart_late", timeout=0.5)
-    (created,) = sim.ledger.sessions(client_reference_id="cart_late")
+    # On a slow machine the client may give up before stripe-mock has even validated the request:
+    # the session appears at Stripe anyway, a moment later.
+    (created,) = wait_until(lambda: sim.ledger.sessions(client_reference_id="cart_late"))
     retry = _post(sim, "amb-2", "cart_late")
     assert (retry.status_code, retry.json()["id"]) == (200, created["id"])
     assert retry.headers["idempotent-replayed"] == "true"

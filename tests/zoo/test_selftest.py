@@ -28,7 +28,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Matrix:
     return result
 
 
-@pytest.mark.timeout(1200)
+@pytest.mark.timeout(2400)
 def test_the_control_raises_no_false_alarm(matrix: Matrix) -> None:
     control = matrix.control
     assert control is not None
@@ -39,7 +39,7 @@ def test_the_control_raises_no_false_alarm(matrix: Matrix) -> None:
     assert len(control.cells) == len(matrix.scenarios)
 
 
-@pytest.mark.timeout(1200)
+@pytest.mark.timeout(2400)
 @pytest.mark.parametrize(
     "bug",
     [
@@ -59,7 +59,7 @@ def test_every_bug_is_detected(matrix: Matrix, bug: str) -> None:
     assert run.first_detection_s is not None
 
 
-@pytest.mark.timeout(1200)
+@pytest.mark.timeout(2400)
 def test_the_matrix_is_complete_and_written(matrix: Matrix, tmp_path: Path) -> None:
     for run in matrix.runs:
         assert [c.scenario for c in run.cells] == matrix.scenarios
