@@ -13,9 +13,9 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from harness.progress import spinner
 from harness.settings import Settings
 from harness.stack import binaries, doctor, state
 from harness.stack.checks import run_checks
@@ -75,9 +75,7 @@ def stack_install() -> None:
     if not wanted:
         return
     with (
-        Progress(
-            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
-        ) as progress,
+        spinner(err, transient=False) as progress,
         ThreadPoolExecutor(max_workers=len(wanted)) as pool,
     ):
         # The builds run side by side: a cold `go install` of each takes most of a minute.
@@ -141,13 +139,7 @@ def stack_up(
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     began = time.monotonic()
     try:
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as progress:
+        with spinner(err) as progress:
             task = progress.add_task("starting the stack", total=None)
             stack_cm = start_stack(
                 settings,

@@ -9,9 +9,9 @@ from pathlib import Path
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from harness.progress import counter
 from harness.runner.results import ScenarioResult
 from harness.runner.suite import reproduce_command, run_suite
 from harness.scenario import ScenarioError, load_library, select
@@ -88,14 +88,7 @@ def run_command(
         f"checkout-chaos: {len(chosen)} scenario(s) against [bold]{config.name}[/], seed {seed}"
     )
     try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as progress:
+        with counter(err) as progress:
             task = progress.add_task("starting", total=len(chosen))
 
             def on_result(result: ScenarioResult) -> None:

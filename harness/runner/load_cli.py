@@ -8,9 +8,9 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from harness.progress import spinner
 from harness.runner.cli import REPORTS, load_target
 from harness.runner.load_run import LoadOptions, run_load
 from harness.settings import Settings
@@ -55,13 +55,7 @@ def load_command(
         out_dir=out_dir,
     )
     try:
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as progress:
+        with spinner(err) as progress:
             task = progress.add_task("starting", total=None)
             suite, stats = run_load(
                 config, settings, options, on_event=lambda m: progress.update(task, description=m)

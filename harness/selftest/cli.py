@@ -7,9 +7,9 @@ import time
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from harness.progress import counter
 from harness.scenario import ScenarioError, load_library, select
 from harness.scenario.library import DEFAULT_LIBRARY
 from harness.selftest.matrix import CODES, Cell, Matrix, MemberRun, short_codes
@@ -153,14 +153,7 @@ def selftest_command(
         f"checkout-chaos selftest: {len(members)} member(s) x {len(names)} scenario(s), "
         f"seed {seed}, {lanes} lane(s)"
     )
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as progress:
+    with counter(err) as progress:
         task = progress.add_task("starting the stacks", total=len(members) * len(names))
 
         def on_cell(run: MemberRun, cell: Cell) -> None:
