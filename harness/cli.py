@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.progress import spinner
@@ -274,6 +275,22 @@ def selftest(
             err=err,
         )
     )
+
+
+@app.command("report")
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder, e.g. reports/20261127-101500.")],
+) -> None:
+    """Re-draw a saved run's reports (HTML, JUnit, JSON) from its result and history files."""
+    from harness.report.load import RunFolderError, load_suite
+    from harness.report.writer import write_reports
+
+    try:
+        index = write_reports(load_suite(run_dir))
+    except RunFolderError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2) from None
+    console.print(f"report: {index}")
 
 
 @app.command("shrink")

@@ -1,19 +1,31 @@
-"""``python -m harness.report RUN_DIR``: re-render a saved run's reports (e.g. after an upgrade)."""
+"""``python -m harness.report RUN_DIR``: re-render a saved run's reports (e.g. after an upgrade).
+
+The same as ``checkout-chaos report RUN_DIR``.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from harness.report.load import load_suite
+from harness.report.load import RunFolderError, load_suite
 from harness.report.writer import write_reports
+
+USAGE = "usage: python -m harness.report RUN_DIR  (a run folder, e.g. reports/20261127-101500)"
 
 
 def main(argv: list[str]) -> int:
+    if argv in (["-h"], ["--help"]):
+        print(USAGE)
+        return 0
     if len(argv) != 1:
-        print("usage: python -m harness.report RUN_DIR", file=sys.stderr)
+        print(USAGE, file=sys.stderr)
         return 2
-    print(write_reports(load_suite(Path(argv[0]))))
+    try:
+        print(write_reports(load_suite(Path(argv[0]))))
+    except RunFolderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

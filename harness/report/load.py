@@ -1,6 +1,7 @@
 """Rebuild a SuiteResult from a run's folder, so reports can be re-rendered offline.
 
-``python -m harness.report reports/<time>`` rewrites that run's reports from its saved files.
+``checkout-chaos report reports/<time>`` (or ``python -m harness.report``) rewrites that run's
+reports from its saved files.
 """
 
 from __future__ import annotations
@@ -42,12 +43,33 @@ def load_scenario(folder: Path) -> ScenarioResult:
     )
 
 
+class RunFolderError(ValueError):
+    """The folder is not a readable checkout-chaos run (what is wrong, and with which file)."""
+
+
 def load_suite(out_dir: Path) -> SuiteResult:
-    summary = json.loads((out_dir / "summary.json").read_text())
-    return SuiteResult(
-        target=str(summary["target"]),
-        seed=int(summary["seed"]),
-        out_dir=out_dir,
-        scenarios=[load_scenario(out_dir / s["scenario"]) for s in summary["scenarios"]],
-        stack_start_s=float(summary.get("stack_start_s", 0.0)),
-    )
+    summary_file = out_dir / "summary.json"
+    if not summary_file.is_file():
+        raise RunFolderError(
+            f"{out_dir} has no summary.json: give a run folder such as reports/<time>"
+        )
+    current = summary_file
+    try:
+        summary = json.loads(summary_file.read_text())
+        scenarios = []
+        for entry in summary["scenarios"]:
+            current = out_dir / str(entry["scenario"]) / "result.json"
+            scenarios.append(load_scenario(current.parent))
+        return SuiteResult(
+            target=str(summary["target"]),
+            seed=int(summary["seed"]),
+            out_dir=out_dir,
+            scenarios=scenarios,
+            stack_start_s=float(summary.get("stack_start_s", 0.0)),
+        )
+    except OSError as exc:
+        raise RunFolderError(f"{current}: cannot read it ({exc.strerror or exc})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunFolderError(f"{current}: not JSON ({exc})") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunFolderError(f"{current}: not a checkout-chaos result (bad field {exc})") from None

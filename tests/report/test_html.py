@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 
@@ -169,3 +173,45 @@ def test_a_saved_run_rerenders_the_same_summary(tmp_path: Path) -> None:
     for d in (before, after):
         d.pop("generated_at")
     assert after == before
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda d: (d / "summary.json").unlink(), "has no summary.json"),
+        (lambda d: (d / "summary.json").write_text("{"), "summary.json: not JSON"),
+        (lambda d: (d / "summary.json").write_text("{}"), "summary.json: not a checkout-chaos"),
+        (lambda d: next(d.glob("*/result.json")).unlink(), "result.json: cannot read it"),
+    ],
+)
+def test_the_report_command_names_what_is_wrong_with_a_run_folder(
+    tmp_path: Path, damage: Callable[[Path], object], message: str
+) -> None:
+    suite, _ = _write(tmp_path)
+    damage(suite.out_dir)
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "report", str(suite.out_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "COLUMNS": "300"},
+    )
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+
+
+def test_the_report_command_redraws_a_saved_run(tmp_path: Path) -> None:
+    suite, _ = _write(tmp_path)
+    (suite.out_dir / "index.html").unlink()
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "report", str(suite.out_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (suite.out_dir / "index.html").is_file()
+    assert "index.html" in done.stdout
