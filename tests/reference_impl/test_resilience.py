@@ -294,3 +294,41 @@ def test_a_live_key_stops_start_up_with_a_clear_message() -> None:
     assert "sk_test_" in done.stderr
     assert "refusing to start" in done.stderr
     assert "SECRETVALUE" not in done.stdout + done.stderr
+
+
+def test_a_paid_session_never_handed_to_the_client_is_adopted_by_its_cart(
+    reference_service: Service, stripe_sim: StripeSimulator, stack: Stack
+) -> None:
+    """Contract 6.10: Stripe makes the session, but the service cannot record it (PostgreSQL
+    went away meanwhile), so the checkout fails and nobody is handed the session. If the
+    customer pays it anyway, the cart adopts it: exactly one order."""
+    svc = reference_service
+    svc.put_product("vase", price_cents=3100, stock=2)
+    cart_id = svc.new_cart("uma", {"vase": 1})
+    gate = stripe_sim.faults.hold()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        attempt: Future[httpx.Response] = pool.submit(svc.checkout, cart_id, "uma")
+        gate.wait_arrived()
+        stack.toxiproxy.set_enabled("postgres", False)
+        try:
+            gate.release()  # Stripe creates the session and answers into the outage
+            failed = attempt.result(timeout=60)
+        finally:
+            stack.toxiproxy.set_enabled("postgres", True)
+    assert failed.status_code == 503, failed.text
+    [orphan] = stripe_sim.ledger.sessions(client_reference_id=cart_id)
+    assert svc.sql("SELECT count(*) FROM checkout_sessions") == [(0,)]  # never recorded
+
+    _pay_and_deliver(stripe_sim, str(orphan["id"]))
+    order = svc.wait_for_order(str(orphan["id"]), "fulfilled")
+    assert order["amount_total"] == 3100
+    assert len(svc.orders()) == 1
+    assert svc.stock("vase") == {"available": 1, "reserved": 0, "sold": 1}
+    # The cart is paid now: checking out again returns the adopted session, makes no new one.
+    # (The failed request could not unlock its key during the outage; the clock moves on past
+    # the lock timeout instead of the test waiting it out.)
+    svc.sql("UPDATE idempotency_keys SET locked_at = now() - interval '1 hour'")
+    again = svc.checkout(cart_id, "uma")
+    assert again.status_code == 201, again.text
+    assert again.json()["checkout_session_id"] == orphan["id"]
+    assert len(stripe_sim.ledger.sessions(client_reference_id=cart_id)) == 1
