@@ -91,6 +91,7 @@ class Runtime:
                 await self.db.open(timeout_s=5.0)
                 applied = await self.db.migrate()
                 await self.inventory.ping()
+                await self.inventory.warm_up()
                 break
             except (DependencyDown, TimeoutError, OSError) as exc:
                 if time.monotonic() >= deadline:
