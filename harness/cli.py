@@ -369,5 +369,49 @@ def load(
     )
 
 
+@app.command("explore")
+def explore(
+    target: Annotated[
+        Path | None, typer.Option(help="Target file (TOML); default: the reference service.")
+    ] = None,
+    examples: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Random rule sequences to try at most.")
+    ] = 50,
+    steps: Annotated[int, typer.Option(min=1, max=200, help="Rules per sequence at most.")] = 20,
+    seed: Annotated[
+        int | None,
+        typer.Option(min=0, max=2**32 - 1, help="Explore derandomized from this seed."),
+    ] = None,
+    max_seconds: Annotated[
+        int,
+        typer.Option(
+            min=1, max=86_400, help="Seconds of exploring; a failure found gets as long to shrink."
+        ),
+    ] = 300,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for a failure (default: reports/explore-<time>).")
+    ] = None,
+) -> None:
+    """Explore random action sequences against a model of the contract; shrink a failure to a
+    minimal reproduction (exit 1 when one is found)."""
+    from harness.explore.cli import explore_command
+    from harness.explore.runner import ExploreOptions
+
+    settings = _settings()
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    raise typer.Exit(
+        explore_command(
+            settings=settings,
+            target=target,
+            options=ExploreOptions(
+                examples=examples, steps=steps, seed=seed, max_seconds=max_seconds
+            ),
+            out=out,
+            console=console,
+            err=err,
+        )
+    )
+
+
 def main() -> None:
     app()
