@@ -205,7 +205,9 @@ class CheckoutService:
                 key.id,
                 CART_LOCKED,
                 plan=plan.model_dump(mode="json"),
-                reservation_id=f"ck{key.id}-{attempt}",
+                # Unique beyond this database: key ids restart with a restored or fresh database
+                # while Redis keeps its reservation markers, and a reused id would collide.
+                reservation_id=f"ck{key.id}-{attempt}-{uuid.uuid4().hex[:12]}",
                 reservation_attempt=attempt,
             )
             updated = await repos.keys.get(key.id)
@@ -245,8 +247,10 @@ class CheckoutService:
         session = None
         for _ in range(_STRIPE_KEY_GENERATIONS):
             try:
+                # From the cart's checkout key, not the row id: ids restart with a restored or
+                # fresh database, and Stripe would replay (or refuse) another cart's session.
                 session = await self._stripe.create_checkout_session(
-                    config, f"checkout-{key.id}-{generation}"
+                    config, f"{key.idempotency_key}-{generation}"
                 )
                 break
             except StripeServerError:

@@ -6,16 +6,21 @@ import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
+from harness.stack.network import free_port
+from harness.stack.stack import Stack
 from harness.stripe import StripeSimulator
 from tests.reference_impl.conftest import (
     CANARY_ADDRESS,
     CANARY_EMAIL,
     CANARY_NAME,
     Service,
+    start_service,
 )
 
 
@@ -235,3 +240,42 @@ def test_async_payments_fulfil_on_success_and_release_on_failure(
     retry = svc.checkout(bad_cart, "uma")
     assert retry.status_code == 201
     assert retry.json()["checkout_session_id"] != bad
+
+
+def test_a_fresh_database_on_an_old_redis_reuses_no_reservation(
+    reference_service: Service, stripe_sim: StripeSimulator, stack: Stack, tmp_path: Path
+) -> None:
+    """A restored or new database restarts its row ids while Redis keeps its reservation markers
+    and Stripe its idempotency keys: a second service's first checkout (same Redis, same Stripe
+    account) must collide with neither."""
+    first = reference_service
+    first.put_product("kite", price_cents=900, stock=2)
+    cart_id = first.new_cart("gus", {"kite": 1})
+    session_id = first.checkout(cart_id, "gus").json()["checkout_session_id"]
+    stripe_sim.expire(session_id)  # released: Redis keeps a tombstone for the reservation
+    stripe_sim.wait_for_deliveries()
+    assert first.stock("kite") == {"available": 2, "reserved": 0, "sold": 0}
+
+    database = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(stack.postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{database}"')
+    env = first.env | {
+        "PORT": str(free_port()),
+        "DATABASE_URL": first.env["DATABASE_URL"].rsplit("/", 1)[0] + f"/{database}",
+    }
+    process = start_service(stack, env, tmp_path / "second.log")
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{env['PORT']}", trust_env=False) as http:
+            admin = {"Authorization": f"Bearer {env['ADMIN_TOKEN']}"}
+            product = {"name": "kite", "price_cents": 900, "stock": 3}
+            assert http.put("/admin/products/kite2", json=product, headers=admin).is_success
+            cart = http.post("/carts", json={"user_id": "hal"}).json()["cart_id"]
+            user = {"X-User-Id": "hal"}
+            http.put(f"/carts/{cart}/items/kite2", json={"quantity": 1}, headers=user)
+            contact = {"email": "h@example.invalid", "name": "Hal", "address": "1 Road"}
+            answer = http.post(f"/carts/{cart}/checkout", json=contact, headers=user)
+        assert answer.status_code == 201, answer.text
+    finally:
+        process.stop()
+        with psycopg.connect(stack.postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
