@@ -345,6 +345,9 @@ def load(
     ] = 20,
     pay_ratio: Annotated[float, typer.Option(min=0, max=1, help="Share of sessions paid.")] = 0.8,
     stock: Annotated[int, typer.Option(min=0, max=1_000_000, help="Units of each product.")] = 50,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for the users' choices (default: random).")
+    ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Report folder (default: reports/load-<time>).")
     ] = None,
@@ -362,6 +365,7 @@ def load(
             iterations=iterations,
             pay_ratio=pay_ratio,
             stock=stock,
+            seed=seed,
             out=out,
             console=console,
             err=err,

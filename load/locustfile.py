@@ -7,7 +7,9 @@ the invariants on what the load left behind). Run by hand, it needs:
 - ``CHECKOUT_CHAOS_SKUS``: comma-separated skus the target sells;
 - ``CHECKOUT_CHAOS_SIMULATOR``: the Stripe simulator's base URL (admin routes pay sessions);
 - ``CHECKOUT_CHAOS_ITERATIONS``: purchases per user before it stops (bounded, default 20);
-- ``CHECKOUT_CHAOS_PAY_RATIO``: share of sessions paid, the rest abandoned (default 0.8).
+- ``CHECKOUT_CHAOS_PAY_RATIO``: share of sessions paid, the rest abandoned (default 0.8);
+- ``CHECKOUT_CHAOS_SEED``: seeds each user's choices (skus, double clicks, pay or abandon), so a
+  run's decisions repeat; timing still depends on the machine.
 
 Every request goes to loopback (the harness refuses other hosts unless allowed), and every user
 stops after its iterations, so the load is bounded in count as well as by ``--run-time``.
@@ -15,6 +17,7 @@ stops after its iterations, so the load is bounded in count as well as by ``--ru
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import uuid
@@ -26,6 +29,8 @@ SKUS = [s for s in os.environ.get("CHECKOUT_CHAOS_SKUS", "").split(",") if s]
 SIMULATOR = os.environ.get("CHECKOUT_CHAOS_SIMULATOR", "")
 ITERATIONS = int(os.environ.get("CHECKOUT_CHAOS_ITERATIONS", "20"))
 PAY_RATIO = float(os.environ.get("CHECKOUT_CHAOS_PAY_RATIO", "0.8"))
+SEED = int(os.environ.get("CHECKOUT_CHAOS_SEED", "0"))
+_user_numbers = itertools.count()  # users start one at a time in this process
 
 
 class Shopper(HttpUser):
@@ -37,6 +42,7 @@ class Shopper(HttpUser):
         if not SKUS or not SIMULATOR:
             raise StopUser("CHECKOUT_CHAOS_SKUS and CHECKOUT_CHAOS_SIMULATOR must be set")
         self.user_id = f"load-{uuid.uuid4().hex[:10]}"
+        self.rng = random.Random(f"{SEED}:{next(_user_numbers)}")
         self.done = 0
 
     @task
@@ -52,7 +58,7 @@ class Shopper(HttpUser):
                 created.failure(f"cart: {created.status_code}")
                 return
             cart_id = created.json()["cart_id"]
-        for sku in random.sample(SKUS, k=min(len(SKUS), random.randint(1, 2))):
+        for sku in self.rng.sample(SKUS, k=min(len(SKUS), self.rng.randint(1, 2))):
             self.client.put(
                 f"/carts/{cart_id}/items/{sku}",
                 json={"quantity": 1},
@@ -64,7 +70,7 @@ class Shopper(HttpUser):
             "name": "Load Tester",
             "address": "1 Load Street",
         }
-        clicks = 2 if random.random() < 0.2 else 1  # some users double-click
+        clicks = 2 if self.rng.random() < 0.2 else 1  # some users double-click
         session_id = None
         for _ in range(clicks):
             with self.client.post(
@@ -82,7 +88,7 @@ class Shopper(HttpUser):
                     out.failure(f"checkout: {out.status_code}")
         if session_id is None:
             return
-        action = "pay" if random.random() < PAY_RATIO else "expire"
+        action = "pay" if self.rng.random() < PAY_RATIO else "expire"
         self.client.post(
             f"{SIMULATOR}/_simulator/sessions/{session_id}/{action}",
             json={"outcome": "paid"} if action == "pay" else {},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from pathlib import Path
@@ -33,6 +34,7 @@ def load_command(
     iterations: int,
     pay_ratio: float,
     stock: int,
+    seed: int | None,
     out: Path | None,
     console: Console,
     err: Console,
@@ -53,7 +55,9 @@ def load_command(
         pay_ratio=pay_ratio,
         products=products,
         out_dir=out_dir,
+        seed=seed if seed is not None else random.SystemRandom().randrange(1, 2**31),
     )
+    console.print(f"checkout-chaos load: {config.name}, seed {options.seed}")
     try:
         with spinner(err) as progress:
             task = progress.add_task("starting", total=None)

@@ -65,6 +65,7 @@ class LoadOptions:
     products: tuple[ProductSpec, ...]
     out_dir: Path
     convergence_bound_s: float = 30.0
+    seed: int = 0  # the Locust users' choices (CHECKOUT_CHAOS_SEED)
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ def _locust(options: LoadOptions, base_url: str, sim: StripeSimulator, csv_prefi
         "CHECKOUT_CHAOS_SIMULATOR": sim.url,
         "CHECKOUT_CHAOS_ITERATIONS": str(options.iterations),
         "CHECKOUT_CHAOS_PAY_RATIO": str(options.pay_ratio),
+        "CHECKOUT_CHAOS_SEED": str(options.seed),
     }
     argv = [
         sys.executable,
@@ -226,7 +228,7 @@ def run_load(
         scenario="load",
         title=f"Locust: {options.users} users, {options.duration_s}s, "
         f"{options.iterations} purchases each at most",
-        seed=0,
+        seed=options.seed,
         verdicts=verdicts,
         history=history,
         duration_s=time.monotonic() - began,
@@ -238,5 +240,5 @@ def run_load(
     )
     result.write()
     return SuiteResult(
-        target=config.name, seed=0, out_dir=options.out_dir, scenarios=[result]
+        target=config.name, seed=options.seed, out_dir=options.out_dir, scenarios=[result]
     ), stats

@@ -21,6 +21,8 @@ def test_load_run_drives_real_traffic_and_checks_the_invariants(tmp_path: Path) 
             "-m",
             "harness",
             "load",
+            "--seed",
+            "4",
             "--users",
             "6",
             "--duration",
@@ -43,6 +45,8 @@ def test_load_run_drives_real_traffic_and_checks_the_invariants(tmp_path: Path) 
     assert stats.requests > 0
     assert stats.failures == 0
     summary = json.loads((out / "summary.json").read_text())
+    assert summary["seed"] == 4  # the users' choices can be replayed
+    assert "seed 4" in result.stdout
     verdicts = {v["invariant"]: v["outcome"] for v in summary["scenarios"][0]["verdicts"]}
     assert set(verdicts) == {
         "conservation",
