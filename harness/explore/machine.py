@@ -16,7 +16,7 @@ import json
 import sys
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, cast
 
@@ -98,7 +98,8 @@ class CheckoutMachine(RuleBasedStateMachine):
         self.model = ShopModel(Product(sku, price, stock) for sku, price, stock in CATALOGUE)
         self.steps: list[str] = []
         self._labels: dict[str, int] = defaultdict(int)
-        self._last_look: Look | None = None  # taken by _settle after a rule, reused once
+        # Taken by _await_change at the end of a rule: the invariant reuses it, once.
+        self._last_look: Look | None = None
         adapter = self.world.adapter
         products = list(self.model.products.values())
 
@@ -127,16 +128,14 @@ class CheckoutMachine(RuleBasedStateMachine):
         return f"{self.run_id}-{sku}"
 
     def _catalogue_sku(self, target_sku: object) -> str:
-        text = str(target_sku)
-        return text.removeprefix(f"{self.run_id}-")
+        return str(target_sku).removeprefix(f"{self.run_id}-")
 
     def _label(self, kind: str) -> str:
         self._labels[kind] += 1
         return f"{kind}{self._labels[kind]}"
 
-    def _call(self, what: str, coro: Any) -> Reply:
-        reply: Reply = self.world.call(what, coro)
-        return reply
+    def _call(self, what: str, coro: Coroutine[Any, Any, Reply]) -> Reply:
+        return self.world.call(what, coro)
 
     def _note(self, line: str) -> None:
         self.steps.append(line)

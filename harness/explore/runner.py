@@ -112,8 +112,15 @@ def _settings(options: ExploreOptions) -> settings:
         # Explain re-runs the minimal example with variations to annotate it: real requests
         # against a real target for a comment, so it is left out.
         phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),
-        # Examples are slow by design (HTTP to a real service); that is not a test smell here.
-        suppress_health_check=[HealthCheck.too_slow],
+        # These judge how efficiently data is generated. Here examples are slow by design (HTTP
+        # to a real service), long (up to 200 steps), and many rule draws are refused until a
+        # bundle fills (no paid session yet): none of that says anything about the target.
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.filter_too_much,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+        ],
         report_multiple_bugs=False,
         # Debug verbosity makes Hypothesis print every example's program as it runs (to the
         # world's reporter, not stdout), so a failure cut short by the budget can be shown too.
