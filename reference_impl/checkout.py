@@ -41,6 +41,7 @@ from reference_impl.repositories import Repositories
 from reference_impl.repositories.carts import Cart
 from reference_impl.repositories.database import Database
 from reference_impl.repositories.idempotency import IdempotencyKey
+from reference_impl.repositories.sessions import CheckoutSession
 from reference_impl.stripe_client import StripeClient, StripeServerError
 
 log = get_logger("checkout")
@@ -60,6 +61,15 @@ def checkout_key(cart: Cart, lines: list[LineItem]) -> str:
         f"{cart.user_id}\x1f{cart.cart_id}\x1f{cart.version}\x1f{contents}".encode()
     ).hexdigest()
     return f"checkout:{digest[:40]}"
+
+
+def _session_answer(session: CheckoutSession) -> dict[str, Any]:
+    """The checkout answer for a cart whose session exists: that session."""
+    return CheckoutOut(
+        checkout_session_id=session.session_id,
+        url=session.url,
+        amount_total=session.amount_total,
+    ).model_dump()
 
 
 class CheckoutService:
@@ -89,6 +99,12 @@ class CheckoutService:
                     raise errors.unprocessable(
                         "idempotency_key_reused", "this Idempotency-Key belongs to another cart"
                     )
+            if cart.status in ("awaiting_payment", "paid") and cart.session_id is not None:
+                session = await repos.sessions.get(cart.session_id)
+                if session is not None:
+                    # Its session is the answer (6.4), whatever the key: no waiting for a key
+                    # that a request which died mid-checkout may still hold.
+                    return 201, _session_answer(session)
             lines = [
                 LineItem(
                     sku=line.sku, quantity=line.quantity, unit_price_cents=line.unit_price_cents
@@ -164,12 +180,7 @@ class CheckoutService:
                 # session is the answer (6.4), whichever key asked.
                 session = await repos.sessions.get(cart.session_id)
                 if session is not None:
-                    body = CheckoutOut(
-                        checkout_session_id=session.session_id,
-                        url=session.url,
-                        amount_total=session.amount_total,
-                    ).model_dump()
-                    await repos.keys.finish(key.id, 201, body)
+                    await repos.keys.finish(key.id, 201, _session_answer(session))
                     updated = await repos.keys.get(key.id)
                     assert updated is not None
                     return updated

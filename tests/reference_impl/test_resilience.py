@@ -324,11 +324,13 @@ def test_a_paid_session_never_handed_to_the_client_is_adopted_by_its_cart(
     assert order["amount_total"] == 3100
     assert len(svc.orders()) == 1
     assert svc.stock("vase") == {"available": 1, "reserved": 0, "sold": 1}
-    # The cart is paid now: checking out again returns the adopted session, makes no new one.
-    # (The failed request could not unlock its key during the outage; the clock moves on past
-    # the lock timeout instead of the test waiting it out.)
-    svc.sql("UPDATE idempotency_keys SET locked_at = now() - interval '1 hour'")
+    # The cart is paid now: checking out again returns the adopted session, makes no new one,
+    # and does not wait for the key that the failed request could not unlock in the outage
+    # (still locked afterwards: the answer never needed it).
+    [(locked_before,)] = svc.sql("SELECT locked_at FROM idempotency_keys")
+    assert locked_before is not None
     again = svc.checkout(cart_id, "uma")
     assert again.status_code == 201, again.text
+    assert svc.sql("SELECT locked_at FROM idempotency_keys") == [(locked_before,)]
     assert again.json()["checkout_session_id"] == orphan["id"]
     assert len(stripe_sim.ledger.sessions(client_reference_id=cart_id)) == 1
