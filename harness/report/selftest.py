@@ -125,15 +125,7 @@ def _member_view(run: MemberRun, base: Path | None) -> MemberView:
     else:
         status = "pass" if run.detected else "fail"
         verdict = "detected" if run.detected else "UNDETECTED"
-        note = None
-        if not run.detected and run.known_gap:
-            note = f"known gap: {run.known_gap}"
-        elif not run.detected and run.off_target:
-            flagged = ", ".join(f"{c.scenario}: {short_codes(c.violated)}" for c in run.off_target)
-            note = (
-                f"tripped only invariants it does not break ({flagged}); "
-                f"a detection must flag {short_codes(run.expected)}"
-            )
+        note = run.escape_note
     # The control's "catches" are its false alarms: the note above says those.
     caught_by = (
         []

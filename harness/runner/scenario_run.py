@@ -62,7 +62,7 @@ async def _drive(
     faultable_links: frozenset[str],
     seed: int,
     history: History,
-) -> tuple[History, FinalState]:
+) -> FinalState:
     phases = PhaseBoard()
     run_id = f"r{uuid.uuid4().hex[:8]}"
     products = [
@@ -124,7 +124,7 @@ async def _drive(
         await watcher
     products_now = await read_products(adapter, products)
     log = target.logs() if target is not None else ""
-    return history, final_state(sim, carts, orders, products_now, log, scenario.convergence_bound_s)
+    return final_state(sim, carts, orders, products_now, log, scenario.convergence_bound_s)
 
 
 def run_scenario(
@@ -161,7 +161,7 @@ def run_scenario(
             sim.add_webhook_endpoint(adapter.webhook_url)
             options.on_event(f"{scenario.name}: running")
 
-            async def drive() -> tuple[History, FinalState]:
+            async def drive() -> FinalState:
                 try:
                     if target is None:
                         await wait_healthy(adapter, config.startup_timeout_s)
@@ -182,7 +182,7 @@ def run_scenario(
             # A hard ceiling on the whole run, so that no target, fault or schedule can hang it.
             budget_s = scenario.time_limit_s + 4 * scenario.convergence_bound_s + 60
             try:
-                _, state = asyncio.run(asyncio.wait_for(drive(), budget_s))
+                state = asyncio.run(asyncio.wait_for(drive(), budget_s))
             except TimeoutError:
                 raise RunTimeoutError(f"the run did not finish within {budget_s:.0f}s") from None
             options.on_event(f"{scenario.name}: checking")

@@ -103,6 +103,21 @@ class MemberRun:
         return [c for c in self.cells if c.violated and not self.hits(c)]
 
     @property
+    def escape_note(self) -> str | None:
+        """Why an undetected bug escaped, when that is known (None for the control or a catch)."""
+        if self.is_control or self.detected:
+            return None
+        if self.known_gap:
+            return f"known gap: {self.known_gap}"
+        if self.off_target:
+            flagged = ", ".join(f"{c.scenario}: {short_codes(c.violated)}" for c in self.off_target)
+            return (
+                f"tripped only invariants it does not break ({flagged}); "
+                f"a detection must flag {short_codes(self.expected)}"
+            )
+        return None
+
+    @property
     def ok(self) -> bool:
         """The control: clean and unbroken. A bug: caught by at least one scenario."""
         if self.is_control:

@@ -87,5 +87,5 @@ def test_the_printout_says_why_an_off_target_bug_is_not_detected() -> None:
     print_matrix(matrix, Console(file=out, width=200, no_color=True))
     text = out.getvalue()
     assert "UNDETECTED" in text
-    assert "refund-twice tripped only invariants it does not break (s: CON)" in text
+    assert "refund-twice escapes: tripped only invariants it does not break (s: CON)" in text
     assert "a detection must flag REF" in text
